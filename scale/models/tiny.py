@@ -1,0 +1,284 @@
+"""Tiny, randomly initialised models of the paper's three architectures, built offline.
+
+Each build is the family's real model class from its config class at small
+sizes, the family's real processor and image-processor classes, a byte-level
+BPE tokenizer trained here on the synthetic corpus (tags stay plain text, as in
+the real tokenizers, so BPE splits and merges them), and a chat template shaped
+like the family's own. The result reloads with ``AutoProcessor`` /
+``AutoModelForImageTextToText`` from the directory, ``local_files_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from scale.models.families import Family, chat_template, get_family
+
+
+@dataclass(frozen=True)
+class TinySizes:
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_layers: int = 2
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    vision_hidden_size: int = 64
+    vision_layers: int = 2
+    vision_heads: int = 2
+    image_size: int = 84  # Qwen2.5-VL wants a multiple of patch × merge (28)
+    vocab_size: int = 2000  # an upper bound: BPE stops when the corpus has no more merges
+    max_position_embeddings: int = 4096
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> "TinySizes":
+        config = dict(config or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(config) - known
+        if unknown:
+            raise ValueError(f"unknown tiny model size keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**config)
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+
+SPECIAL_TOKENS = {
+    "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                   "<|image_pad|>", "<|video_pad|>"],
+    "gemma3": ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
+               "<end_of_image>", "<image_soft_token>"],
+    "llava_next": ["<unk>", "<s>", "</s>", "<image>", "[INST]", "[/INST]"],
+}
+
+
+def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int):
+    """A byte-level BPE tokenizer with the family's special tokens, wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS[family.name],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(corpus, trainer=trainer)
+    if family.name == "qwen2_5_vl":
+        specials = dict(eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    elif family.name == "gemma3":
+        specials = dict(
+            bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
+            extra_special_tokens={
+                "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>",
+            },
+        )
+    else:
+        specials = dict(
+            bos_token="<s>", eos_token="</s>", pad_token="<unk>", unk_token="<unk>",
+            extra_special_tokens={"image_token": "<image>"},
+        )
+    return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
+
+
+def _processor(family: Family, tokenizer, sizes: TinySizes):
+    template = chat_template(family)
+    side = sizes.image_size
+    if family.name == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor
+        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+        if side % 28:
+            raise ValueError(f"Qwen2.5-VL needs image_size to be a multiple of 28, got {side}")
+        pixels = dict(min_pixels=side * side, max_pixels=side * side)
+        return Qwen2_5_VLProcessor(
+            image_processor=Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
+            video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
+            tokenizer=tokenizer,
+            chat_template=template,
+        )
+    if family.name == "gemma3":
+        from transformers import Gemma3ImageProcessor, Gemma3Processor
+
+        return Gemma3Processor(
+            image_processor=Gemma3ImageProcessor(size={"height": side, "width": side}),
+            tokenizer=tokenizer,
+            chat_template=template,
+            image_seq_length=_gemma_tokens_per_image(sizes),
+        )
+    from transformers import LlavaNextImageProcessor, LlavaNextProcessor
+
+    base = _llava_base_side(sizes)
+    return LlavaNextProcessor(
+        image_processor=LlavaNextImageProcessor(
+            size={"shortest_edge": base},
+            crop_size={"height": base, "width": base},
+            image_grid_pinpoints=_llava_pinpoints(base),
+        ),
+        tokenizer=tokenizer,
+        patch_size=14,
+        vision_feature_select_strategy="default",
+        chat_template=template,
+        image_token="<image>",
+        num_additional_image_tokens=1,
+    )
+
+
+def _gemma_tokens_per_image(sizes: TinySizes) -> int:
+    """A perfect square whose side divides the patch grid (Gemma 3 pools patches into it)."""
+    patches = sizes.image_size // 14
+    side = next(s for s in (3, 2, 1) if patches % s == 0)
+    return side * side
+
+
+def _llava_base_side(sizes: TinySizes) -> int:
+    return max(28, (sizes.image_size * 2 // 3) // 14 * 14)
+
+
+def _llava_pinpoints(base: int) -> list[list[int]]:
+    return [[base, base], [base, 2 * base], [2 * base, base]]
+
+
+def _model_config(family: Family, tokenizer, sizes: TinySizes):
+    ids = tokenizer.convert_tokens_to_ids
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=sizes.hidden_size,
+        intermediate_size=sizes.intermediate_size,
+        num_hidden_layers=sizes.num_layers,
+        num_attention_heads=sizes.num_heads,
+        num_key_value_heads=sizes.num_kv_heads,
+        max_position_embeddings=sizes.max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    vision = dict(
+        hidden_size=sizes.vision_hidden_size,
+        intermediate_size=2 * sizes.vision_hidden_size,
+        num_attention_heads=sizes.vision_heads,
+    )
+    if family.name == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLConfig
+
+        quarter = sizes.head_dim // 2 // 4  # mrope_section must sum to head_dim / 2
+        section = [sizes.head_dim // 2 - 2 * (quarter + quarter // 2), quarter + quarter // 2, quarter + quarter // 2]
+        text.update(
+            eos_token_id=ids(family.end_of_turn),
+            bos_token_id=None,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
+        )
+        return Qwen2_5_VLConfig(
+            text_config=text,
+            vision_config=dict(
+                depth=sizes.vision_layers,
+                hidden_size=sizes.vision_hidden_size,
+                intermediate_size=2 * sizes.vision_hidden_size,
+                num_heads=sizes.vision_heads,
+                out_hidden_size=sizes.hidden_size,
+                patch_size=14,
+                spatial_merge_size=2,
+                temporal_patch_size=2,
+                window_size=56,
+                fullatt_block_indexes=[sizes.vision_layers - 1],
+            ),
+            image_token_id=ids("<|image_pad|>"),
+            video_token_id=ids("<|video_pad|>"),
+            vision_start_token_id=ids("<|vision_start|>"),
+            vision_end_token_id=ids("<|vision_end|>"),
+        )
+    if family.name == "gemma3":
+        from transformers import Gemma3Config
+
+        text.update(
+            head_dim=sizes.head_dim,
+            sliding_window=512,
+            bos_token_id=ids("<bos>"),
+            eos_token_id=[ids("<eos>"), ids(family.end_of_turn)],
+        )
+        vision.update(
+            model_type="siglip_vision_model",
+            num_hidden_layers=sizes.vision_layers,
+            image_size=sizes.image_size,
+            patch_size=14,
+            vision_use_head=False,
+        )
+        return Gemma3Config(
+            text_config=text,
+            vision_config=vision,
+            mm_tokens_per_image=_gemma_tokens_per_image(sizes),
+            boi_token_index=ids("<start_of_image>"),
+            eoi_token_index=ids("<end_of_image>"),
+            image_token_index=ids("<image_soft_token>"),
+        )
+    from transformers import LlavaNextConfig
+
+    base = _llava_base_side(sizes)
+    text.update(
+        model_type="mistral", head_dim=sizes.head_dim, sliding_window=None,
+        bos_token_id=ids("<s>"), eos_token_id=ids(family.end_of_turn),
+    )
+    vision.update(
+        model_type="clip_vision_model",
+        # vision_feature_layer=-2 (as in LLaVA-NeXT) reads the second-to-last layer: one more layer keeps
+        # the configured depth doing work
+        num_hidden_layers=sizes.vision_layers + 1,
+        image_size=base,
+        patch_size=14,
+        projection_dim=sizes.vision_hidden_size,
+    )
+    return LlavaNextConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_index=ids("<image>"),
+        image_grid_pinpoints=_llava_pinpoints(base),
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+        image_seq_length=(base // 14) ** 2,
+    )
+
+
+def build_tiny(
+    family: str,
+    out_dir: str | Path,
+    corpus: Iterable[str],
+    seed: int = 0,
+    sizes: TinySizes | Mapping[str, Any] | None = None,
+) -> Path:
+    """Build, save and return ``out_dir``: a random model of ``family`` with its processor.
+
+    Deterministic for a seed and corpus. Token ids in the config (bos, eos, pad,
+    image) lie inside the vocabulary; the generation config stops on the
+    family's end-of-turn token and decodes greedily.
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText, GenerationConfig
+
+    spec = get_family(family)
+    sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
+    tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
+    processor = _processor(spec, tokenizer, sizes)
+    config = _model_config(spec, tokenizer, sizes)
+    torch.manual_seed(seed)
+    model = AutoModelForImageTextToText.from_config(config)
+    end_ids = config.get_text_config().eos_token_id
+    model.generation_config = GenerationConfig(
+        eos_token_id=end_ids,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        do_sample=False,
+    )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    (out_dir / "tiny_build.json").write_text(
+        json.dumps({"family": family, "seed": seed, "sizes": asdict(sizes),
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
+    )
+    return out_dir

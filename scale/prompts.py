@@ -1,0 +1,46 @@
+"""The one prompt builder shared by training, GRPO and evaluation.
+
+The user turn holds the image, the question, the choices and the paper's
+reasoning instruction (section 4.1); multiple-choice options are lettered,
+``choose_txt`` options (answered with their text, as in IconQA) are listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scale.data.records import LETTERS
+
+INSTRUCTION = (
+    "First think about the reasoning process, then provide the answer. The reasoning process and answer "
+    "are enclosed within <think>...</think> and <answer>...</answer> tags."
+)
+
+
+def question_text(record: dict) -> str:
+    lines = [record["question"]]
+    choices = record.get("choices")
+    if choices and record.get("qtype") == "choose_txt":
+        lines.append("Choices: " + ", ".join(choices))
+    elif choices:
+        lines.append("Options:")
+        lines += [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices)]
+    lines.append(INSTRUCTION)
+    return "\n".join(lines)
+
+
+def prompt_messages(record: dict) -> list[dict[str, Any]]:
+    """The user turn as a conversation, with an image part when the record has a picture."""
+    content: list[dict[str, Any]] = []
+    if record.get("image"):
+        content.append({"type": "image"})
+    content.append({"type": "text", "text": question_text(record)})
+    return [{"role": "user", "content": content}]
+
+
+def training_messages(record: dict, response: str | None = None) -> list[dict[str, Any]]:
+    """The user turn plus the assistant's response (the record's own unless one is given)."""
+    response = record["response"] if response is None else response
+    return prompt_messages(record) + [
+        {"role": "assistant", "content": [{"type": "text", "text": response}]}
+    ]

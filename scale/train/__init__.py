@@ -1,0 +1,1 @@
+"""Training: SFT (vanilla, SCALe, fixed-weight) and GRPO, through TRL's trainers."""

@@ -1,0 +1,59 @@
+"""TRL's vision-language collator, plus a THINK/ANSWER segment per token.
+
+Labels come from TRL (assistant-only, through the templates' ``{% generation %}``
+markers); segments come from ``scale.segments`` on the chat-rendered text's
+character offsets. The processor expands image placeholders before the
+response, so segments are computed on the unexpanded text and aligned to the
+right end of each row, where the response sits; the token ids of the aligned
+part are checked to be identical, so a misalignment fails loudly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+from scale.segments import Segment, token_segments
+
+
+def render(processor, messages: list[dict], chat_template: str | None = None) -> tuple[str, int]:
+    """The full chat text and the character where the assistant's response starts."""
+    prompt = processor.apply_chat_template(
+        messages[:-1], tokenize=False, add_generation_prompt=True, chat_template=chat_template
+    )
+    text = processor.apply_chat_template(messages, tokenize=False, chat_template=chat_template)
+    if not text.startswith(prompt):
+        raise ValueError("the chat template renders the prompt differently with and without the response")
+    return text, len(prompt)
+
+
+def response_segments(processor, messages: list[dict], chat_template: str | None = None) -> tuple[list[int], list[int]]:
+    """Token ids and segments of the response tokens (the suffix of the tokenised conversation)."""
+    text, response_start = render(processor, messages, chat_template)
+    encoding = processor.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    segments = token_segments(text, encoding["offset_mapping"], response_start)
+    first = next(i for i, (_, end) in enumerate(encoding["offset_mapping"]) if end > response_start)
+    return encoding["input_ids"][first:], segments[first:]
+
+
+class SegmentCollator(DataCollatorForVisionLanguageModeling):
+    """Adds ``segments`` (``[B, T]``, aligned with ``labels``) to TRL's conversational VLM batches."""
+
+    def _collate_language_modeling(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        suffixes = [response_segments(self.processor, e["messages"], self.chat_template) for e in examples]
+        output = super()._collate_language_modeling(examples)
+        input_ids, attention_mask = output["input_ids"], output["attention_mask"]
+        segments = torch.full_like(input_ids, int(Segment.IGNORE))
+        for row, (ids, segs) in enumerate(suffixes):
+            end = int(attention_mask[row].nonzero().max()) + 1  # right padding
+            start = end - len(ids)
+            if start < 0 or input_ids[row, start:end].tolist() != ids:
+                raise ValueError(
+                    f"row {row}: the response tokens do not line up with the processor's input ids "
+                    "(was the sequence truncated by max_length? such samples must be dropped first)"
+                )
+            segments[row, start:end] = torch.tensor(segs)
+        output["segments"] = segments
+        return output

@@ -1,0 +1,151 @@
+"""Everything around a training run that is not the loss: data, logging, resuming, saving.
+
+A run directory holds ``model/`` (appears only when complete: written aside,
+then renamed), ``train_log.jsonl`` (one line per logging step) and
+``run.json`` (config, seed, versions, wall time, tokens, dropped samples).
+Checkpoints live in a sibling ``checkpoints/`` folder that Snakemake does not
+own, so a killed run resumes from its last checkpoint instead of step 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from scale.data.records import read_records
+
+
+def checkpoint_dir(out_dir: str | Path) -> Path:
+    out_dir = Path(out_dir)
+    return out_dir.parent / f"{out_dir.name}.checkpoints"
+
+
+def load_images(records: list[dict], data_dir: str | Path) -> list[list]:
+    from PIL import Image
+
+    images = []
+    for record in records:
+        if record.get("image"):
+            with Image.open(Path(data_dir) / record["image"]) as image:
+                images.append([image.convert("RGB")])
+        else:
+            images.append([])
+    return images
+
+
+def conversation_dataset(records: list[dict], data_dir: str | Path, build_messages):
+    """A ``datasets.Dataset`` with ``messages`` and ``images`` columns, as TRL's VLM collator wants."""
+    from datasets import Dataset
+
+    return Dataset.from_dict(
+        {"messages": [build_messages(r) for r in records], "images": load_images(records, data_dir)}
+    )
+
+
+def drop_overlong(processor, records: list[dict], data_dir: str | Path, build_messages, max_length: int | None):
+    """Split records into those that fit ``max_length`` tokens whole (image tokens included) and the rest.
+
+    A truncated sample would lose its answer segment, so it is never trained on.
+    """
+    if not max_length:
+        return records, []
+    kept, dropped = [], []
+    for record, images in zip(records, load_images(records, data_dir)):
+        text = processor.apply_chat_template(build_messages(record), tokenize=False)
+        encoded = processor(text=[text], images=[images] if images else None, add_special_tokens=False)
+        (kept if len(encoded["input_ids"][0]) <= max_length else dropped).append(record)
+    return kept, dropped
+
+
+def read_training_records(path: str | Path) -> list[dict]:
+    return read_records(path, require_response=True)
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as metadata
+
+    found = {}
+    for package in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def jsonl_log_callback(path: str | Path):
+    """A TrainerCallback writing each logging step to ``path``, with tokens/s and elapsed seconds."""
+    from transformers import TrainerCallback
+
+    class JsonlLogCallback(TrainerCallback):
+        def __init__(self) -> None:
+            self.path = Path(path)
+            self.started = time.perf_counter()
+            self.last_time = self.started
+            self.last_tokens = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if state.global_step == 0 or not self.path.exists():
+                self.path.write_text("")
+            else:  # resumed: keep only lines up to the checkpoint's step
+                lines = [json.loads(l) for l in self.path.read_text().splitlines() if l.strip()]
+                kept = [l for l in lines if l["step"] <= state.global_step]
+                self.path.write_text("".join(json.dumps(l, sort_keys=True) + "\n" for l in kept))
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            now = time.perf_counter()
+            tokens = logs.get("num_tokens")
+            rate = None
+            if tokens is not None and self.last_tokens is not None and now > self.last_time:
+                rate = (tokens - self.last_tokens) / (now - self.last_time)
+            self.last_time, self.last_tokens = now, tokens
+            line = {"step": state.global_step, "epoch": logs.get("epoch"), "seconds": round(now - self.started, 3),
+                    "tokens_per_s": rate}
+            line.update({k: v for k, v in logs.items() if k not in line})
+            with open(self.path, "a") as out:
+                out.write(json.dumps(line, sort_keys=True) + "\n")
+
+    return JsonlLogCallback()
+
+
+def finalize_model(trainer, processor, out_dir: str | Path, merge_lora: bool) -> Path:
+    """Write the final model aside and rename it into place: ``out_dir`` exists only when complete."""
+    out_dir = Path(out_dir)
+    partial = out_dir.parent / f".{out_dir.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    model = trainer.model
+    if merge_lora and hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    if trainer.accelerator.is_main_process:
+        model.save_pretrained(partial)
+        processor.save_pretrained(partial)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(partial, out_dir)
+    return out_dir
+
+
+def write_run_summary(path: str | Path, summary: Mapping[str, Any]) -> None:
+    record = dict(summary)
+    record.setdefault("versions", versions())
+    record.setdefault("git_commit", git_commit())
+    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,209 @@
+"""SFT with a loss chosen by config: ``ce`` (vanilla), ``scale`` (SCALe), ``fixed`` (FW ablation).
+
+``ScaleSFTTrainer`` is TRL's ``SFTTrainer`` with one method overridden,
+``compute_loss``; TRL keeps the VLM collation (plus segments, see
+``scale.train.collate``), the loop, checkpointing and logging. All three
+losses are normalised over the *global* batch (every accumulated micro-batch,
+every process): ``ce`` by its target tokens, ``scale``/``fixed`` by its samples,
+so gradient accumulation and data parallelism keep the loss's meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from trl import SFTTrainer
+
+from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, token_ce
+from scale.schedule import WeightSchedule
+from scale.segments import Segment
+
+LOSSES = ("ce", "scale", "fixed")
+
+
+class ScaleSFTTrainer(SFTTrainer):
+    def __init__(
+        self,
+        *args: Any,
+        loss: str = "ce",
+        w_think: WeightSchedule | None = None,
+        w_answer: WeightSchedule | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if loss == "fixed" and ((w_think and w_think.kind != "constant") or (w_answer and w_answer.kind != "constant")):
+            raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
+        super().__init__(*args, **kwargs)
+        self.loss_name = loss
+        self.w_think = w_think or WeightSchedule(1.0, 1.0, "constant")
+        self.w_answer = w_answer or WeightSchedule(1.0, 1.0, "constant")
+        self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
+        self._global_counts: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def current_weights(self) -> tuple[float, float]:
+        """(w_think, w_answer) at the current optimizer step of the trainer's real total."""
+        step, total = self.state.global_step, self.state.max_steps
+        return self.w_think(step, total), self.w_answer(step, total)
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """Also count target tokens and target-bearing samples over the whole global batch."""
+        batch_samples, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
+        tokens = torch.zeros((), dtype=torch.long, device=device)
+        samples = torch.zeros((), dtype=torch.long, device=device)
+        for batch in batch_samples:
+            targets = batch["labels"][:, 1:] != -100
+            in_segment = batch["segments"][:, 1:] != int(Segment.IGNORE)
+            tokens += targets.sum().to(device)
+            samples += (targets & in_segment).any(dim=1).sum().to(device)
+        if self.args.world_size > 1:
+            tokens = self.accelerator.gather(tokens.reshape(1)).sum()
+            samples = self.accelerator.gather(samples.reshape(1)).sum()
+        self._global_counts = (tokens, samples)
+        return batch_samples, num_items
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        mode = "train" if model.training else "eval"
+        labels = inputs.pop("labels")
+        segments = inputs.pop("segments")
+        inputs["use_cache"] = False
+        outputs = model(**inputs)
+        ce, target_mask = token_ce(outputs.logits, labels)
+        w_think, w_answer = self.current_weights()
+        counts = self._global_counts if mode == "train" else None
+        # DDP averages gradients over processes; global counts make that a sum, so scale back up
+        world = self.accelerator.num_processes if counts is not None else 1
+        if self.loss_name == "ce":
+            tokens = counts[0] if counts is not None else target_mask.sum()
+            loss = ce.sum() / tokens.clamp(min=1) * world
+        else:
+            samples = counts[1].clamp(min=1) if counts is not None else None
+            loss = scale_loss_from_token_ce(ce, target_mask, segments, w_think, w_answer, samples) * world
+        means = segment_means_from_token_ce(ce, target_mask, segments)
+        metrics = self._metrics[mode]
+        for name in ("think_ce", "answer_ce"):
+            if means[name] is not None:
+                metrics[name].append(means[name])
+        metrics["w_think"].append(w_think)
+        metrics["w_answer"].append(w_answer)
+        if mode == "train":
+            self._total_train_tokens += int(inputs["attention_mask"].sum())
+            metrics["num_tokens"] = [self._total_train_tokens]
+        return (loss, outputs) if return_outputs else loss
+
+
+def sft_config(out_dir, training: dict[str, Any], seed: int):
+    """TRL's ``SFTConfig`` from the config's training mapping; an unknown key is a clear error."""
+    from trl import SFTConfig
+
+    from scale.train.runs import checkpoint_dir
+
+    settings = dict(
+        output_dir=str(checkpoint_dir(out_dir)),
+        seed=seed,
+        data_seed=seed,
+        assistant_only_loss=True,
+        packing=False,
+        report_to="none",
+        save_strategy="steps",
+        save_total_limit=2,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=False,
+    )
+    settings.update(training)
+    try:
+        return SFTConfig(**settings)
+    except TypeError as error:
+        raise ValueError(f"bad SFT training setting: {error}") from error
+
+
+def train_sft(
+    model_dir,
+    train_path,
+    data_dir,
+    out_dir,
+    *,
+    loss: str = "ce",
+    w_think: Any = 1.0,
+    w_answer: Any = 1.0,
+    training: dict[str, Any] | None = None,
+    lora: dict[str, Any] | None = None,
+    seed: int = 0,
+    config_snapshot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune ``model_dir`` on ``train_path`` into ``out_dir/model``; return the run summary.
+
+    Writes ``out_dir/model`` (only when complete), ``out_dir/train_log.jsonl`` and
+    ``out_dir/run.json``; resumes from ``out_dir.checkpoints`` when a previous
+    attempt was killed.
+    """
+    import time
+    from pathlib import Path
+
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from scale.models.families import family_of, load_model, load_processor
+    from scale.prompts import training_messages
+    from scale.train import runs
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    training = dict(training or {})
+    args = sft_config(out_dir, training, seed)
+    schedules = WeightSchedule.from_config(w_think), WeightSchedule.from_config(w_answer)
+
+    processor = load_processor(model_dir)
+    model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
+    family = family_of(model_dir)
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
+            target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
+        ))
+
+    records = runs.read_training_records(train_path)
+    kept, dropped = runs.drop_overlong(processor, records, data_dir, training_messages, args.max_length)
+    if not kept:
+        raise ValueError(f"all {len(records)} training samples are longer than max_length={args.max_length}")
+    dataset = runs.conversation_dataset(kept, data_dir, training_messages)
+
+    from scale.train.collate import SegmentCollator
+
+    collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True)
+    trainer = ScaleSFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
+        loss=loss, w_think=schedules[0], w_answer=schedules[1],
+        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
+    )
+    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    result = trainer.train(resume_from_checkpoint=last)
+    runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
+    summary = {
+        "kind": "sft",
+        "loss": loss,
+        "w_think": w_think,
+        "w_answer": w_answer,
+        "seed": seed,
+        "model_dir": str(model_dir),
+        "family": family.name,
+        "train_path": str(train_path),
+        "samples": len(records),
+        "samples_trained": len(kept),
+        "dropped_overlong": len(dropped),
+        "steps": trainer.state.global_step,
+        "resumed_from": last,
+        "train_tokens": int(trainer._total_train_tokens),
+        "train_loss": result.training_loss,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+        "training": training,
+        "lora": lora,
+        "config": config_snapshot,
+    }
+    runs.write_run_summary(out_dir / "run.json", summary)
+    return summary
