@@ -275,7 +275,7 @@ def generate(
             question = f"{CONTEXT}\n{question}"
         record = {
             "id": f"{dataset}-{split}-{made:05d}",
-            "image": f"images/{split}-{made:05d}.png",
+            "image": f"images/{split}/{made:05d}.png",
             "question": question,
             "choices": choices,
             "answer": answer,
@@ -295,9 +295,9 @@ def write_split(
     out_dir: str | Path, dataset: str, split: str, n: int, seed: int,
     image_size: int = 84, think_ratio: float = 30.0,
 ) -> Path:
-    """Write ``{split}.jsonl`` and its pictures under ``out_dir/images``; return the JSONL path."""
+    """Write ``{split}.jsonl`` and its pictures under ``out_dir/images/{split}``; return the JSONL path."""
     out_dir = Path(out_dir)
-    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
     records = []
     for record, image in generate(dataset, split, n, seed, image_size, think_ratio):
         image.save(out_dir / record["image"], format="PNG", optimize=False)

@@ -25,11 +25,22 @@ def checkpoint_dir(out_dir: str | Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.checkpoints"
 
 
-def load_images(records: list[dict], data_dir: str | Path) -> list[list]:
+def read_training_sets(paths) -> list[tuple[dict, Path]]:
+    """Validated training records of one or more JSONL files, each with its dataset directory.
+
+    Image paths in records are relative to the dataset directory, which is the
+    JSONL file's own directory (``data/{dataset}/train.jsonl`` + ``images/``).
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    return [(record, Path(path).parent) for path in paths for record in read_records(path, require_response=True)]
+
+
+def load_images(items: list[tuple[dict, Path]]) -> list[list]:
     from PIL import Image
 
     images = []
-    for record in records:
+    for record, data_dir in items:
         if record.get("image"):
             with Image.open(Path(data_dir) / record["image"]) as image:
                 images.append([image.convert("RGB")])
@@ -38,32 +49,28 @@ def load_images(records: list[dict], data_dir: str | Path) -> list[list]:
     return images
 
 
-def conversation_dataset(records: list[dict], data_dir: str | Path, build_messages):
+def conversation_dataset(items: list[tuple[dict, Path]], build_messages):
     """A ``datasets.Dataset`` with ``messages`` and ``images`` columns, as TRL's VLM collator wants."""
     from datasets import Dataset
 
     return Dataset.from_dict(
-        {"messages": [build_messages(r) for r in records], "images": load_images(records, data_dir)}
+        {"messages": [build_messages(r) for r, _ in items], "images": load_images(items)}
     )
 
 
-def drop_overlong(processor, records: list[dict], data_dir: str | Path, build_messages, max_length: int | None):
-    """Split records into those that fit ``max_length`` tokens whole (image tokens included) and the rest.
+def drop_overlong(processor, items: list[tuple[dict, Path]], build_messages, max_length: int | None):
+    """Split items into those that fit ``max_length`` tokens whole (image tokens included) and the rest.
 
     A truncated sample would lose its answer segment, so it is never trained on.
     """
     if not max_length:
-        return records, []
+        return items, []
     kept, dropped = [], []
-    for record, images in zip(records, load_images(records, data_dir)):
-        text = processor.apply_chat_template(build_messages(record), tokenize=False)
+    for item, images in zip(items, load_images(items)):
+        text = processor.apply_chat_template(build_messages(item[0]), tokenize=False)
         encoded = processor(text=[text], images=[images] if images else None, add_special_tokens=False)
-        (kept if len(encoded["input_ids"][0]) <= max_length else dropped).append(record)
+        (kept if len(encoded["input_ids"][0]) <= max_length else dropped).append(item)
     return kept, dropped
-
-
-def read_training_records(path: str | Path) -> list[dict]:
-    return read_records(path, require_response=True)
 
 
 def versions() -> dict[str, str]:

@@ -10,6 +10,7 @@ so gradient accumulation and data parallelism keep the loss's meaning.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -122,8 +123,7 @@ def sft_config(out_dir, training: dict[str, Any], seed: int):
 
 def train_sft(
     model_dir,
-    train_path,
-    data_dir,
+    train_paths,
     out_dir,
     *,
     loss: str = "ce",
@@ -134,14 +134,13 @@ def train_sft(
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune ``model_dir`` on ``train_path`` into ``out_dir/model``; return the run summary.
+    """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
 
     Writes ``out_dir/model`` (only when complete), ``out_dir/train_log.jsonl`` and
     ``out_dir/run.json``; resumes from ``out_dir.checkpoints`` when a previous
     attempt was killed.
     """
     import time
-    from pathlib import Path
 
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -167,11 +166,13 @@ def train_sft(
             target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
         ))
 
-    records = runs.read_training_records(train_path)
-    kept, dropped = runs.drop_overlong(processor, records, data_dir, training_messages, args.max_length)
+    items = runs.read_training_sets(train_paths)
+    kept, dropped = runs.drop_overlong(processor, items, training_messages, args.max_length)
     if not kept:
-        raise ValueError(f"all {len(records)} training samples are longer than max_length={args.max_length}")
-    dataset = runs.conversation_dataset(kept, data_dir, training_messages)
+        raise ValueError(f"all {len(items)} training samples are longer than max_length={args.max_length}")
+    if dropped:
+        print(f"dropped {len(dropped)} of {len(items)} samples longer than max_length={args.max_length}")
+    dataset = runs.conversation_dataset(kept, training_messages)
 
     from scale.train.collate import SegmentCollator
 
@@ -192,8 +193,8 @@ def train_sft(
         "seed": seed,
         "model_dir": str(model_dir),
         "family": family.name,
-        "train_path": str(train_path),
-        "samples": len(records),
+        "train_paths": [str(p) for p in ([train_paths] if isinstance(train_paths, (str, Path)) else train_paths)],
+        "samples": len(items),
         "samples_trained": len(kept),
         "dropped_overlong": len(dropped),
         "steps": trainer.state.global_step,

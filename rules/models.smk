@@ -1,0 +1,45 @@
+# Base models: tiny offline builds, warmed up on direct answers (the paper scale starts from hub checkpoints).
+
+
+rule build_tiny_model:
+    input:
+        corpus=corpus_files,
+    output:
+        directory(f"{R}/models/{{model}}/init"),
+    params:
+        family=model_family,
+        sizes=tiny_sizes,
+    log:
+        f"{R}/logs/build_tiny/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/build_tiny/{{model}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "scale build-tiny --family {params.family} --corpus {input.corpus} "
+        "--sizes {params.sizes:q} --out {output} > {log} 2>&1"
+
+
+rule warmup_base_model:
+    input:
+        init=f"{R}/models/{{model}}/init",
+        train=warmup_files,
+    output:
+        model=directory(f"{R}/models/{{model}}/base/model"),
+        log_jsonl=f"{R}/models/{{model}}/base/train_log.jsonl",
+        summary=f"{R}/models/{{model}}/base/run.json",
+    params:
+        settings=as_json(config.get("base", {}).get("warmup", {})),
+        run_dir=f"{R}/models/{{model}}/base",
+    threads: 2
+    resources:
+        mem_mb=4000,
+    log:
+        f"{R}/logs/warmup/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/warmup/{{model}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} scale warmup --model-dir {input.init} --train {input.train} "
+        "--spec {params.settings:q} --out {params.run_dir} > {log} 2>&1"

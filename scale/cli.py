@@ -1,0 +1,203 @@
+"""``scale <command>``: what the Snakemake rules call; a thin layer over functions tests call directly.
+
+Settings that are mappings (a variant's training settings, tiny model sizes)
+come either as ``--spec JSON`` (what the rules pass: the resolved config slice)
+or, by hand, as ``--config FILE`` plus the names that select the slice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text[:80]!r}") from error
+
+
+def _spec(args, resolve):
+    if args.spec is not None:
+        return args.spec
+    if args.config is None:
+        raise SystemExit("give --spec JSON, or --config FILE with the names that select the settings")
+    from scale.config import load_config
+
+    return resolve(load_config(args.config))
+
+
+def cmd_synth(args) -> None:
+    from scale.data.synthetic import write_split
+
+    settings = dict(args.settings or {})
+    n = args.n if args.n is not None else settings.get(args.split)
+    if n is None:
+        raise SystemExit(f"give --n, or --settings with a {args.split!r} count")
+    path = write_split(
+        args.out, args.dataset, args.split, n,
+        seed=settings.get("seed", args.seed),
+        image_size=settings.get("image_size", args.image_size),
+        think_ratio=settings.get("think_ratio", args.think_ratio),
+    )
+    print(f"wrote {n} {args.dataset} {args.split} records to {path}")
+
+
+def cmd_build_tiny(args) -> None:
+    from scale.data.records import iter_texts, read_records
+    from scale.models.tiny import build_tiny
+    from scale.prompts import INSTRUCTION, question_text
+
+    records = [r for path in args.corpus for r in read_records(path)]
+    corpus = list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
+    out = build_tiny(args.family, args.out, corpus, seed=args.seed, sizes=args.sizes)
+    print(f"built tiny {args.family} in {out}: {(out / 'tiny_build.json').read_text()}")
+
+
+def cmd_warmup(args) -> None:
+    from scale.train.sft import train_sft
+
+    training = _spec(args, lambda config: config["base"]["warmup"])
+    summary = train_sft(args.model_dir, args.train, args.out, loss="ce", training=training, seed=args.seed,
+                        config_snapshot={"warmup": training})
+    print(json.dumps({k: summary[k] for k in ("steps", "train_loss", "wall_seconds")}))
+
+
+def cmd_train_sft(args) -> None:
+    from scale.config import sft_spec
+    from scale.train.sft import train_sft
+
+    spec = _spec(args, lambda config: sft_spec(config, args.variant))
+    summary = train_sft(
+        args.model_dir, args.train, args.out, loss=spec["loss"], w_think=spec["w_think"],
+        w_answer=spec["w_answer"], training=spec["training"], lora=spec.get("lora"), seed=args.seed,
+        config_snapshot=spec,
+    )
+    print(json.dumps({k: summary[k] for k in ("steps", "train_loss", "wall_seconds", "dropped_overlong")}))
+
+
+def cmd_train_grpo(args) -> None:
+    from scale.config import grpo_spec
+    from scale.train.grpo import train_grpo
+
+    spec = _spec(args, lambda config: grpo_spec(config, args.variant))
+    summary = train_grpo(
+        args.model_dir, args.train, args.out, training=spec["training"], rewards=spec["rewards"],
+        lora=spec.get("lora"), use_vllm=spec.get("use_vllm", False), seed=args.seed, config_snapshot=spec,
+    )
+    print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds")}))
+
+
+def cmd_evaluate(args) -> None:
+    from scale.eval.generate import evaluate
+
+    spec = {"backend": args.backend, "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens}
+    spec.update({k: v for k, v in (args.spec or {}).items() if k in spec})
+    path = evaluate(args.model_dir, args.test, args.out, backend=spec["backend"], batch_size=spec["batch_size"],
+                    max_new_tokens=spec["max_new_tokens"], limit=args.limit)
+    print(f"wrote {path}")
+
+
+def cmd_score(args) -> None:
+    from scale.eval.score import score_file
+
+    metrics = score_file(args.predictions, args.out, bootstrap=args.bootstrap, seed=args.seed)
+    print(json.dumps({k: metrics[k] for k in ("n", "accuracy", "invalid_rate")}))
+
+
+def cmd_table(args) -> None:
+    from scale.report.tables import write_table
+
+    frame = write_table(args.metrics, args.table, args.csv, args.md, args.significance)
+    print(f"wrote {args.csv} and {args.md}: {len(frame)} rows")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scale", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name, func, help):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(func=func)
+        return sub
+
+    def spec_options(sub, selector_help):
+        group = sub.add_mutually_exclusive_group()
+        group.add_argument("--spec", type=_json, help="the resolved settings as JSON (what the rules pass)")
+        group.add_argument("--config", help=f"a config file; the settings are resolved from it ({selector_help})")
+
+    sub = command("synth", cmd_synth, "Write one split of a synthetic ScienceQA- or IconQA-shaped benchmark.")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--split", required=True, choices=["train", "test", "warmup"],
+                     help="train: with reasoning responses; test: no responses; warmup: direct answers")
+    sub.add_argument("--n", type=int, help="number of records (default: the split's count in --settings)")
+    sub.add_argument("--settings", type=_json,
+                     help="the dataset's config entry as JSON: split counts, seed, image_size, think_ratio")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--image-size", type=int, default=84, help="picture side in pixels (multiple of 3)")
+    sub.add_argument("--think-ratio", type=float, default=30.0,
+                     help="think trace length over answer length, in characters")
+    sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
+
+    sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
+    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"])
+    sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
+    sub.add_argument("--sizes", type=_json, default={}, help="TinySizes overrides as JSON, e.g. '{\"num_layers\": 4}'")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--out", required=True, help="model directory to write")
+
+    sub = command("warmup", cmd_warmup, "Direct-answer warm-up of a tiny model: the Base column's model.")
+    sub.add_argument("--model-dir", required=True)
+    sub.add_argument("--train", nargs="+", required=True, help="warm-up JSONL files")
+    spec_options(sub, "base/warmup")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
+
+    for name, func, help in (
+        ("train-sft", cmd_train_sft, "SFT of one variant (sft, scale_sft, sft_fw)."),
+        ("train-grpo", cmd_train_grpo, "GRPO of one variant (grpo, scale_grpo, grpo_fw) from its SFT model."),
+    ):
+        sub = command(name, func, help)
+        sub.add_argument("--model-dir", required=True, help="model to start from (local directory or hub id)")
+        sub.add_argument("--train", nargs="+", required=True, help="training JSONL files")
+        spec_options(sub, "with --variant")
+        sub.add_argument("--variant", help="variant name, with --config")
+        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
+
+    sub = command("evaluate", cmd_evaluate, "Generate greedy answers for a test set and write predictions.jsonl.")
+    sub.add_argument("--model-dir", required=True)
+    sub.add_argument("--test", required=True, help="test JSONL")
+    sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"])
+    sub.add_argument("--batch-size", type=int, default=16)
+    sub.add_argument("--max-new-tokens", type=int, default=1024)
+    sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
+    sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
+    sub.add_argument("--out", required=True, help="predictions.jsonl path")
+
+    sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
+    sub.add_argument("--predictions", required=True)
+    sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--out", required=True, help="metrics.json path")
+
+    sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
+    sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"])
+    sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
+    sub.add_argument("--significance", help="significance.csv to show beside the table")
+    sub.add_argument("--csv", required=True)
+    sub.add_argument("--md", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

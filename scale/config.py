@@ -1,0 +1,123 @@
+"""Reading the experiment config and resolving the slice each step depends on.
+
+The Snakefile validates with the same schema (``scale/schemas/config.schema.yaml``)
+and hands each rule the slice resolved here as ``params``, so a change to one
+variant's settings reruns that variant's chain only. The CLI resolves the same
+slices from a config file when run by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SFT_VARIANTS = ("sft", "scale_sft", "sft_fw")
+GRPO_VARIANTS = ("grpo", "scale_grpo", "grpo_fw")
+EVAL_VARIANTS = ("base",) + SFT_VARIANTS + GRPO_VARIANTS
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def schema() -> dict:
+    text = resources.files("scale").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def validate_config(config: dict) -> dict:
+    """Schema check (names the offending key) and the cross-field rules a schema cannot say."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or "<top level>"
+        raise ConfigError(f"config error at {where}: {error.message}")
+    for name, model in config["models"].items():
+        if ("tiny" in model) == ("checkpoint" in model):
+            raise ConfigError(f"config error at models/{name}: give exactly one of 'tiny' and 'checkpoint'")
+    for name, variant in config["variants"].items():
+        if variant["stage"] == "grpo" and variant["init"] not in config["variants"]:
+            raise ConfigError(f"config error at variants/{name}/init: no variant {variant['init']!r}")
+    if any(m.get("tiny") is not None for m in config["models"].values()) and "warmup" not in config.get("base", {}):
+        raise ConfigError("config error at base: tiny models need base/warmup settings")
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    with open(path) as handle:
+        config = yaml.safe_load(handle)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a mapping")
+    return validate_config(config)
+
+
+def is_tiny(config: dict, model: str) -> bool:
+    return "tiny" in config["models"][model]
+
+
+def variants_for(config: dict, model: str) -> list[str]:
+    """Trained variants of a model, in pipeline order; FW ones only for ablation models."""
+    ablation = config["models"][model].get("ablation", False)
+    return [
+        name for name in SFT_VARIANTS + GRPO_VARIANTS
+        if name in config["variants"] and (ablation or not config["variants"][name].get("ablation_only"))
+    ]
+
+
+def ablation_models(config: dict) -> list[str]:
+    return [m for m, spec in config["models"].items() if spec.get("ablation")]
+
+
+def stage(config: dict, variant: str) -> str:
+    if variant == "base":
+        return "base"
+    try:
+        return config["variants"][variant]["stage"]
+    except KeyError:
+        raise ConfigError(f"unknown variant {variant!r}; configured: {sorted(config['variants'])}") from None
+
+
+def sft_spec(config: dict, variant: str) -> dict[str, Any]:
+    """Everything an SFT run of ``variant`` depends on (JSON-like, deterministic)."""
+    spec = config["variants"][variant]
+    if spec["stage"] != "sft":
+        raise ConfigError(f"variant {variant!r} is not an SFT variant")
+    training = copy.deepcopy(config["sft"]["training"])
+    training.update(spec.get("training", {}))
+    return {
+        "loss": spec["loss"],
+        "w_think": spec.get("w_think", 1.0),
+        "w_answer": spec.get("w_answer", 1.0),
+        "training": training,
+        "lora": config["sft"].get("lora"),
+    }
+
+
+def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
+    spec = config["variants"][variant]
+    if spec["stage"] != "grpo":
+        raise ConfigError(f"variant {variant!r} is not a GRPO variant")
+    training = copy.deepcopy(config["grpo"]["training"])
+    training.update(spec.get("training", {}))
+    rewards = {"w_format": 1.0, "w_accuracy": 1.0}
+    rewards.update(config["grpo"].get("rewards", {}))
+    return {
+        "init": spec["init"],
+        "training": training,
+        "rewards": rewards,
+        "lora": config["grpo"].get("lora"),
+        "use_vllm": config["grpo"].get("use_vllm", False),
+    }
+
+
+def eval_spec(config: dict) -> dict[str, Any]:
+    spec = {"backend": "hf", "batch_size": 16, "max_new_tokens": 1024, "bootstrap": 1000}
+    spec.update(config["eval"])
+    return spec

@@ -1,0 +1,1 @@
+"""Evaluation: generation backends writing one predictions format, and scoring."""

@@ -1,0 +1,63 @@
+"""One predictions format for every backend: a JSON line per test record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Iterable
+
+from scale.answers import THINK_CLOSE, extract_answer, is_correct, is_valid
+
+FIELDS = ("id", "qtype", "gold", "output", "extracted", "correct", "valid",
+          "n_think_tokens", "n_answer_tokens", "finish_reason")
+
+
+def segment_token_counts(output: str, count_tokens: Callable[[str], int]) -> tuple[int, int]:
+    """Tokens before ``</think>`` (think) and from it on (answer); all think when it never closes."""
+    close = output.find(THINK_CLOSE)
+    if close < 0:
+        return count_tokens(output), 0
+    return count_tokens(output[:close]), count_tokens(output[close:])
+
+
+def prediction(record: dict, output: str, finish_reason: str, count_tokens: Callable[[str], int]) -> dict:
+    if finish_reason not in ("stop", "length"):
+        raise ValueError(f"finish_reason must be 'stop' or 'length', got {finish_reason!r}")
+    think, answer = segment_token_counts(output, count_tokens)
+    return {
+        "id": record["id"],
+        "qtype": record["qtype"],
+        "gold": record["answer"],
+        "output": output,
+        "extracted": extract_answer(output),
+        "correct": is_correct(output, record["answer"]),
+        "valid": is_valid(output),
+        "n_think_tokens": think,
+        "n_answer_tokens": answer,
+        "finish_reason": finish_reason,
+    }
+
+
+def write_predictions(path: str | Path, predictions: Iterable[dict]) -> int:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for p in predictions:
+            out.write(json.dumps({k: p[k] for k in FIELDS}, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_predictions(path: str | Path) -> list[dict]:
+    """Predictions as written; undecodable bytes in an output are replaced, never fatal."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                row = json.loads(line)
+                missing = set(FIELDS) - set(row)
+                if missing:
+                    raise ValueError(f"{path}:{number}: prediction lacks {sorted(missing)}")
+                rows.append(row)
+    return rows

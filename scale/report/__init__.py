@@ -1,0 +1,1 @@
+"""The report: Tables 1–3 beside the paper, significance, cost, figures, qualitative examples."""

@@ -1,0 +1,122 @@
+"""Tables 1–3 from ``metrics.json`` files, beside the paper's reported values.
+
+Table 1: accuracy (%) of base, sft, scale_sft, grpo, scale_grpo.
+Table 2: invalid-output rate (%) of sft, scale_sft, grpo, scale_grpo.
+Table 3: the fixed-weight ablation, accuracy of sft, sft_fw, scale_sft, grpo_fw, scale_grpo.
+
+Each cell is the mean over seeds (``{variant}_std`` beside it, the sample
+standard deviation, empty with one seed). The paper's value exists only for
+the paper config's model names; elsewhere it stays empty, never zero.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from io import StringIO
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from scale.layout import parse_eval_path
+
+TABLES = {
+    "table1": {"metric": "accuracy", "variants": ["base", "sft", "scale_sft", "grpo", "scale_grpo"],
+               "title": "Table 1: accuracy (%)"},
+    "table2": {"metric": "invalid_rate", "variants": ["sft", "scale_sft", "grpo", "scale_grpo"],
+               "title": "Table 2: invalid outputs (%)"},
+    "table3": {"metric": "accuracy", "variants": ["sft", "sft_fw", "scale_sft", "grpo_fw", "scale_grpo"],
+               "title": "Table 3: fixed-weight ablation, accuracy (%)"},
+}
+
+
+def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per metrics.json: model, dataset, variant, seed, and its numbers."""
+    rows = []
+    for path in paths:
+        metrics = json.loads(Path(path).read_text())
+        rows.append({**parse_eval_path(path), "accuracy": metrics["accuracy"],
+                     "invalid_rate": metrics["invalid_rate"], "n": metrics["n"], "path": str(path)})
+    return pd.DataFrame(rows)
+
+
+def reference(table: str) -> pd.DataFrame:
+    text = resources.files("scale").joinpath(f"reference/{table}.csv").read_text()
+    return pd.read_csv(StringIO(text))
+
+
+def build_table(metrics: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Wide table: model, dataset, then ``{variant}`` (mean), ``{variant}_std``, ``{variant}_seeds``."""
+    spec = TABLES[table]
+    chosen = metrics[metrics["variant"].isin(spec["variants"])]
+    missing = set(spec["variants"]) - set(chosen["variant"])
+    if missing:
+        raise ValueError(f"{table} needs every cell; no metrics for variants {sorted(missing)}")
+    grouped = chosen.groupby(["model", "dataset", "variant"])[spec["metric"]]
+    summary = grouped.agg(["mean", "std", "count"]).reset_index()
+    wide = summary.pivot(index=["model", "dataset"], columns="variant")
+    out = pd.DataFrame(index=wide.index)
+    for variant in spec["variants"]:
+        out[variant] = wide[("mean", variant)]
+        out[f"{variant}_std"] = wide[("std", variant)]
+        out[f"{variant}_seeds"] = wide[("count", variant)].astype("Int64")
+    if out[spec["variants"]].isna().any().any():
+        holes = out[out[spec["variants"]].isna().any(axis=1)].index.tolist()
+        raise ValueError(f"{table} has empty cells for rows {holes}")
+    return out.reset_index()
+
+
+def with_paper(table_frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Adds ``paper_{variant}`` and ``delta_{variant}`` (ours − paper); empty where the paper has no row."""
+    ref = reference(table).set_index(["model", "dataset"])
+    out = table_frame.copy()
+    for variant in TABLES[table]["variants"]:
+        paper = [ref[variant].get((m, d)) if variant in ref.columns else None
+                 for m, d in zip(out["model"], out["dataset"])]
+        out[f"paper_{variant}"] = pd.to_numeric(pd.Series(paper, index=out.index, dtype="object"), errors="coerce")
+        out[f"delta_{variant}"] = out[variant] - out[f"paper_{variant}"]
+    return out
+
+
+def _cell(mean, std, paper, delta) -> str:
+    text = f"{mean:.2f}" if pd.isna(std) else f"{mean:.2f} ± {std:.2f}"
+    if not pd.isna(paper):
+        text += f" ({paper:.2f}, {delta:+.2f})"
+    return text
+
+
+def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None = None) -> str:
+    spec = TABLES[table]
+    lines = [f"## {spec['title']}", "",
+             "Ours: mean ± std over seeds; in brackets the paper's value and our difference, where the paper "
+             "has this model.", ""]
+    header = ["model", "dataset"] + spec["variants"]
+    sig_columns = []
+    if significance is not None and not significance.empty:
+        sig_columns = sorted(significance["comparison"].unique())
+        header += [f"{c} Δ [95% CI], p" for c in sig_columns]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in frame.iterrows():
+        cells = [row["model"], row["dataset"]] + [
+            _cell(row[v], row[f"{v}_std"], row.get(f"paper_{v}"), row.get(f"delta_{v}")) for v in spec["variants"]
+        ]
+        for comparison in sig_columns:
+            match = significance[(significance["model"] == row["model"]) & (significance["dataset"] == row["dataset"])
+                                 & (significance["comparison"] == comparison)]
+            if match.empty:
+                cells.append("")
+            else:
+                m = match.iloc[0]
+                cells.append(f"{m['difference']:+.2f} [{m['ci_low']:+.2f}, {m['ci_high']:+.2f}], p={m['mcnemar_p']:.3g}")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(metrics_paths, table: str, csv_path, md_path, significance_csv=None) -> pd.DataFrame:
+    frame = with_paper(build_table(collect_metrics(metrics_paths), table), table)
+    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(csv_path, index=False, float_format="%.4f")
+    significance = pd.read_csv(significance_csv) if significance_csv else None
+    Path(md_path).write_text(markdown(frame, table, significance))
+    return frame
