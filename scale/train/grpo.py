@@ -62,6 +62,7 @@ def grpo_config(out_dir, training: dict[str, Any], rewards: dict[str, float], se
         dataloader_num_workers=0,
         remove_unused_columns=False,
         use_cpu=not torch.cuda.is_available(),
+        bf16=False,  # TRL defaults to bf16; the paper config turns it on for GPUs
         reward_weights=[rewards.get("w_format", 1.0), rewards.get("w_accuracy", 1.0)],
         use_vllm=use_vllm,
     )

@@ -112,6 +112,7 @@ def sft_config(out_dir, training: dict[str, Any], seed: int):
         dataloader_num_workers=0,
         remove_unused_columns=False,
         use_cpu=not torch.cuda.is_available(),
+        bf16=False,  # TRL defaults to bf16; the paper config turns it on for GPUs
         disable_tqdm=False,
     )
     settings.update(training)

@@ -1,0 +1,37 @@
+"""Shared, session-scoped builds: importing transformers and building models costs seconds, so tests share them."""
+
+from pathlib import Path
+
+import pytest
+
+FAMILIES = ("qwen2_5_vl", "gemma3", "llava_next")
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    """Small synthetic ScienceQA/IconQA datasets: {root}/{dataset}/{split}.jsonl + images/."""
+    from scale.data.synthetic import write_split
+
+    root = tmp_path_factory.mktemp("data")
+    for dataset in ("scienceqa", "iconqa"):
+        for split, n in (("train", 24), ("test", 8), ("warmup", 16)):
+            write_split(root / dataset, dataset, split, n, seed=0, think_ratio=8)
+    return root
+
+
+@pytest.fixture(scope="session")
+def corpus(synthetic_dir) -> list[str]:
+    from scale.data.records import iter_texts, read_records
+    from scale.prompts import INSTRUCTION, question_text
+
+    records = [r for p in sorted(synthetic_dir.glob("*/*.jsonl")) for r in read_records(p)]
+    return list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, corpus) -> dict[str, Path]:
+    """One tiny model per family, default sizes, seed 0."""
+    from scale.models.tiny import build_tiny
+
+    root = tmp_path_factory.mktemp("models")
+    return {family: build_tiny(family, root / family, corpus, seed=0) for family in FAMILIES}

@@ -1,0 +1,158 @@
+"""scale.train.sft: the three losses through TRL's SFTTrainer, on the tiny models."""
+
+import json
+import math
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from scale.data.records import read_records
+from scale.models.families import get_family, load_processor
+from scale.prompts import training_messages
+from scale.schedule import cosine
+from scale.segments import Segment
+from scale.train.sft import train_sft
+
+FAST = dict(per_device_train_batch_size=4, learning_rate=3e-3, logging_steps=1, save_steps=1000,
+            max_length=512, disable_tqdm=True)
+
+
+@pytest.fixture(scope="module")
+def four_samples(synthetic_dir, tmp_path_factory):
+    """A fixed training file of 4 records (one batch)."""
+    path = tmp_path_factory.mktemp("four") / "train.jsonl"
+    lines = (synthetic_dir / "scienceqa" / "train.jsonl").read_text().splitlines()[:4]
+    path.write_text("\n".join(lines) + "\n")
+    (path.parent / "images").symlink_to(synthetic_dir / "scienceqa" / "images")
+    return path
+
+
+def log_lines(run_dir):
+    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "gemma3", "llava_next"])
+def test_segments_line_up_with_labels_for_every_family(tiny_models, synthetic_dir, family):
+    from scale.train.collate import SegmentCollator
+    from scale.train.runs import load_images
+
+    records = read_records(synthetic_dir / "iconqa" / "train.jsonl")[:3]
+    processor = load_processor(tiny_models[family])
+    collator = SegmentCollator(processor=processor, assistant_only_loss=True)
+    images = load_images([(r, synthetic_dir / "iconqa") for r in records])
+    batch = collator([{"messages": training_messages(r), "images": im} for r, im in zip(records, images)])
+    end_of_turn = get_family(family).end_of_turn
+    for row, record in enumerate(records):
+        ids, labels, segments = batch["input_ids"][row], batch["labels"][row], batch["segments"][row]
+        trained = labels != -100
+        assert not (trained & (segments == Segment.IGNORE)).any(), "a trained token has no segment"
+        think = processor.tokenizer.decode(ids[trained & (segments == Segment.THINK)])
+        answer = processor.tokenizer.decode(ids[trained & (segments == Segment.ANSWER)])
+        tail = f"</think>\n<answer>{record['answer']}</answer>{end_of_turn}"
+        assert think + answer == record["response"] + end_of_turn
+        assert answer.endswith(tail) and len(answer) - len(tail) <= 2  # BPE may pull in "." before the tag
+        assert think.startswith("<think>I look at the picture")
+
+
+@pytest.mark.parametrize("loss, w_think", [("ce", 1.0), ("scale", {"start": 2.0, "end": 1.0}), ("fixed", 1.0)])
+def test_each_variant_learns_a_fixed_batch_logs_its_curves_and_saves_a_loadable_model(
+    tiny_models, four_samples, tmp_path, loss, w_think
+):
+    from scale.models.families import load_model
+
+    summary = train_sft(tiny_models["qwen2_5_vl"], four_samples, tmp_path, loss=loss, w_think=w_think,
+                        training=dict(FAST, max_steps=30), seed=0)
+    lines = log_lines(tmp_path)
+    assert [l["step"] for l in lines] == list(range(1, 31))
+    assert lines[-1]["loss"] < 0.5 * lines[0]["loss"]
+    for key in ("think_ce", "answer_ce", "w_think", "w_answer", "learning_rate", "seconds", "tokens_per_s"):
+        assert key in lines[-1]
+    assert lines[-1]["answer_ce"] < lines[0]["answer_ce"] and lines[-1]["think_ce"] < lines[0]["think_ce"]
+    load_model(tmp_path / "model")
+    assert summary["steps"] == 30 and summary["samples_trained"] == 4
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["versions"]["trl"] and run["loss"] == loss and run["train_tokens"] > 0
+
+
+def test_logged_w_think_follows_the_cosine_over_the_real_total_steps(tiny_models, four_samples, tmp_path):
+    train_sft(tiny_models["gemma3"], [four_samples, four_samples], tmp_path, loss="scale",
+              w_think={"start": 2.0, "end": 1.0, "kind": "cosine"},
+              training=dict(FAST, num_train_epochs=3, per_device_train_batch_size=2, gradient_accumulation_steps=2))
+    lines = log_lines(tmp_path)
+    total = 3 * 8 // 4  # 8 samples, global batch 4, three epochs
+    assert lines[-1]["step"] == total
+    for line in lines:  # logged at the end of a step, computed during it (global_step was step - 1)
+        assert line["w_think"] == pytest.approx(cosine(line["step"] - 1, total, 2.0, 1.0))
+        assert line["w_answer"] == 1.0
+    assert lines[0]["w_think"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("loss", ["ce", "scale"])
+def test_two_accumulated_batches_of_two_equal_one_batch_of_four(tiny_models, four_samples, tmp_path, loss):
+    from safetensors.torch import load_file
+
+    settings = dict(FAST, max_steps=1, optim="sgd", learning_rate=1.0, max_grad_norm=0.0, lr_scheduler_type="constant")
+    weights = {}
+    for name, batch, accumulation in (("one", 4, 1), ("two", 2, 2)):
+        train_sft(tiny_models["llava_next"], four_samples, tmp_path / name, loss=loss,
+                  w_think={"start": 2.0, "end": 1.0},
+                  training=dict(settings, per_device_train_batch_size=batch, gradient_accumulation_steps=accumulation))
+        weights[name] = load_file(tmp_path / name / "model" / "model.safetensors")
+    initial = load_file(tiny_models["llava_next"] / "model.safetensors")
+    moved = [k for k in initial if not torch.equal(initial[k], weights["one"][k])]
+    assert moved, "the step changed no weight"
+    for key in moved:
+        torch.testing.assert_close(weights["two"][key], weights["one"][key], rtol=1e-4, atol=1e-6)
+
+
+def test_a_fixed_seed_gives_identical_loss_curves(tiny_models, four_samples, tmp_path):
+    for name in ("a", "b"):
+        train_sft(tiny_models["qwen2_5_vl"], four_samples, tmp_path / name, loss="scale",
+                  training=dict(FAST, max_steps=5, per_device_train_batch_size=2), seed=7)
+    curves = [[(l["loss"], l["think_ce"], l["answer_ce"]) for l in log_lines(tmp_path / n)] for n in ("a", "b")]
+    assert curves[0] == curves[1]
+
+
+def test_samples_that_would_lose_their_answer_to_max_length_are_dropped_and_counted(
+    tiny_models, synthetic_dir, tmp_path
+):
+    from scale.train.runs import drop_overlong, read_training_sets
+
+    processor = load_processor(tiny_models["qwen2_5_vl"])
+    items = read_training_sets(synthetic_dir / "scienceqa" / "train.jsonl")
+    lengths = []
+    for item in items:
+        _, dropped = drop_overlong(processor, [item], training_messages, 1)
+        text = processor.apply_chat_template(training_messages(item[0]), tokenize=False)
+        lengths.append(len(processor.tokenizer(text)["input_ids"]))
+    limit = sorted(lengths)[len(lengths) // 2] + 8  # image tokens push the longer half over
+    summary = train_sft(tiny_models["qwen2_5_vl"], synthetic_dir / "scienceqa" / "train.jsonl", tmp_path,
+                        training=dict(FAST, max_steps=1, max_length=limit))
+    assert 0 < summary["dropped_overlong"] < len(items)
+    assert summary["samples_trained"] + summary["dropped_overlong"] == len(items)
+    assert json.loads((tmp_path / "run.json").read_text())["dropped_overlong"] == summary["dropped_overlong"]
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples, tmp_path):
+    spec = {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0}, "w_answer": 1.0,
+            "training": dict(FAST, max_steps=40, per_device_train_batch_size=2, save_steps=5)}
+    command = [sys.executable, "-m", "scale.cli", "train-sft", "--model-dir", str(tiny_models["qwen2_5_vl"]),
+               "--train", str(four_samples), "--spec", json.dumps(spec), "--out", str(tmp_path / "run")]
+    checkpoints = tmp_path / "run.checkpoints"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (checkpoints / "checkpoint-10").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    assert (checkpoints / "checkpoint-10").exists(), "no checkpoint was written before the kill"
+    assert not (tmp_path / "run" / "model").exists(), "an interrupted run must not leave a final model"
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["resumed_from"] and int(run["resumed_from"].rsplit("-", 1)[1]) >= 10
+    steps = [l["step"] for l in log_lines(tmp_path / "run")]
+    assert steps == list(range(1, 41))
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
