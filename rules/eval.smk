@@ -7,18 +7,18 @@ rule evaluate_base:
         test=test_file,
     output:
         f"{R}/eval/{{model}}/{{dataset}}/base/predictions.jsonl",
-    params:
-        settings=eval_settings,
-        model=base_model_location,
-    threads: 2
-    resources:
-        mem_mb=4000,
     log:
         f"{R}/logs/evaluate/{{model}}-{{dataset}}-base.log",
     benchmark:
         f"{R}/benchmarks/evaluate/{{model}}-{{dataset}}-base.tsv"
     conda:
         "../envs/eval.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        settings=eval_settings,
+        model=base_model_location,
     shell:
         "OMP_NUM_THREADS={threads} scale evaluate --model-dir {params.model} --test {input.test} "
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
@@ -30,17 +30,17 @@ rule evaluate_trained:
         test=test_file,
     output:
         f"{R}/eval/{{model}}/{{dataset}}/{{variant}}/seed{{seed}}/predictions.jsonl",
-    params:
-        settings=eval_settings,
-    threads: 2
-    resources:
-        mem_mb=4000,
     log:
         f"{R}/logs/evaluate/{{model}}-{{dataset}}-{{variant}}-seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate/{{model}}-{{dataset}}-{{variant}}-seed{{seed}}.tsv"
     conda:
         "../envs/eval.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        settings=eval_settings,
     shell:
         "OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
@@ -51,11 +51,11 @@ rule score:
         f"{R}/eval/{{cell}}/predictions.jsonl",
     output:
         f"{R}/eval/{{cell}}/metrics.json",
-    params:
-        bootstrap=scale_config.eval_spec(config)["bootstrap"],
     log:
         f"{R}/logs/score/{{cell}}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        bootstrap=scale_config.eval_spec(config)["bootstrap"],
     shell:
         "scale score --predictions {input} --bootstrap {params.bootstrap} --out {output} > {log} 2>&1"

@@ -6,15 +6,15 @@ rule build_tiny_model:
         corpus=corpus_files,
     output:
         directory(f"{R}/models/{{model}}/init"),
-    params:
-        family=model_family,
-        sizes=tiny_sizes,
     log:
         f"{R}/logs/build_tiny/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/build_tiny/{{model}}.tsv"
     conda:
         "../envs/train.yaml"
+    params:
+        family=model_family,
+        sizes=tiny_sizes,
     shell:
         "scale build-tiny --family {params.family} --corpus {input.corpus} "
         "--sizes {params.sizes:q} --out {output} > {log} 2>&1"
@@ -28,18 +28,18 @@ rule warmup_base_model:
         model=directory(f"{R}/models/{{model}}/base/model"),
         log_jsonl=f"{R}/models/{{model}}/base/train_log.jsonl",
         summary=f"{R}/models/{{model}}/base/run.json",
-    params:
-        settings=as_json(config.get("base", {}).get("warmup", {})),
-        run_dir=f"{R}/models/{{model}}/base",
-    threads: 2
-    resources:
-        mem_mb=4000,
     log:
         f"{R}/logs/warmup/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/warmup/{{model}}.tsv"
     conda:
         "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        settings=as_json(config.get("base", {}).get("warmup", {})),
+        run_dir=f"{R}/models/{{model}}/base",
     shell:
         "OMP_NUM_THREADS={threads} scale warmup --model-dir {input.init} --train {input.train} "
         "--spec {params.settings:q} --out {params.run_dir} > {log} 2>&1"

@@ -115,6 +115,92 @@ def cmd_table(args) -> None:
     print(f"wrote {args.csv} and {args.md}: {len(frame)} rows")
 
 
+def cmd_prepare_visionr1(args) -> None:
+    from scale.data.visionr1 import ANNOTATION_FILES, filter_visionr1
+
+    settings = args.spec
+    report = filter_visionr1(
+        settings["root"], {args.dataset: settings["subsets"]},
+        annotation_files=settings.get("annotation_files") or ANNOTATION_FILES,
+        image_root=settings.get("image_root"), out_dirs={args.dataset: Path(args.out)},
+        min_kept_share=settings.get("min_kept_share", 0.0),
+    )
+    stats = report["subsets"][args.dataset]
+    print(f"{args.dataset}: kept {stats['kept']} of {stats['candidates']} candidates; dropped {stats['dropped']}")
+
+
+def cmd_download_visionr1(args) -> None:
+    from huggingface_hub import snapshot_download
+
+    from scale.data.visionr1 import ANNOTATION_FILES
+
+    path = snapshot_download(args.repo_id, repo_type="dataset", local_dir=args.out,
+                             allow_patterns=list(ANNOTATION_FILES))
+    print(f"annotations in {path}; fetch the images from LLaVA-CoT-100k and Mulberry-SFT into the same folder")
+
+
+def cmd_prepare_test(args) -> None:
+    from scale.data.benchmarks import convert_test_set, load_rows
+
+    settings = args.spec
+    rows = load_rows(settings["source"], settings.get("name"), settings.get("split", "test"))
+    report = convert_test_set(args.dataset, rows, args.out)
+    print(json.dumps(report))
+
+
+def cmd_stats(args) -> None:
+    from scale.data.stats import write_stats
+
+    stats = write_stats(args.train, args.tokenizer, args.out)
+    print(f"think/answer token ratio {stats['ratio_of_means']:.1f} over {stats['n']} responses")
+
+
+def cmd_significance(args) -> None:
+    from scale.report.significance import write_significance
+
+    frame = write_significance(args.predictions, args.out, args.bootstrap)
+    print(f"wrote {args.out}: {len(frame)} comparisons")
+
+
+def cmd_cost(args) -> None:
+    from scale.report.cost import write_cost
+
+    frame = write_cost(args.runs, args.benchmarks, args.out)
+    print(f"wrote {args.out}: {len(frame)} runs")
+
+
+def cmd_figures(args) -> None:
+    from scale.report import figures
+
+    out = Path(args.out_dir)
+    figures.weight_schedule(args.train_logs, out / "weight_schedule.png")
+    figures.segment_ce(args.train_logs, out / "segment_ce.png")
+    figures.accuracy_bars(args.table1, out / "accuracy.png")
+    figures.invalid_bars(args.table2, out / "invalid_rate.png")
+    figures.token_lengths(args.stats, args.metrics, out / "token_lengths.png")
+    figures.cost_bars(args.cost, out / "cost.png")
+    print(f"wrote figures to {out}")
+
+
+def cmd_qualitative(args) -> None:
+    from scale.report.qualitative import qualitative_markdown
+
+    tests = dict(item.split("=", 1) for item in args.test)
+    Path(args.out).write_text(qualitative_markdown(args.predictions, tests, per_row=args.per_row))
+    print(f"wrote {args.out}")
+
+
+def cmd_report(args) -> None:
+    from scale.config import load_config
+    from scale.report.document import report_markdown
+
+    extra = dict(item.split("=", 1) for item in args.files)
+    text = report_markdown(args.results_dir, load_config(args.config) if args.config else args.spec,
+                           args.tables, args.figures, extra)
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,6 +270,63 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--out", required=True, help="metrics.json path")
+
+    sub = command("prepare-visionr1", cmd_prepare_visionr1,
+                  "Filter one subset of the Vision-R1 cold-start corpus into train.jsonl + filter_report.json.")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--spec", type=_json, required=True,
+                     help="JSON: root, subsets (source folders), image_root, annotation_files, min_kept_share")
+    sub.add_argument("--out", required=True, help="dataset directory")
+
+    sub = command("download-visionr1", cmd_download_visionr1,
+                  "Download the Vision-R1-cold annotation files (run where the hub is reachable).")
+    sub.add_argument("--repo-id", default="Osilly/Vision-R1-cold")
+    sub.add_argument("--out", required=True)
+
+    sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id or local dir), name, split")
+    sub.add_argument("--out", required=True, help="dataset directory")
+
+    sub = command("stats", cmd_stats, "Think vs answer token counts of a training set, with a model's tokenizer.")
+    sub.add_argument("--train", required=True)
+    sub.add_argument("--tokenizer", required=True, help="model directory or hub id")
+    sub.add_argument("--out", required=True, help="stats.json path")
+
+    sub = command("significance", cmd_significance, "Paired tests: SCALe-SFT vs SFT and SCALe-GRPO vs GRPO per row.")
+    sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
+    sub.add_argument("--bootstrap", type=int, default=1000)
+    sub.add_argument("--out", required=True, help="significance.csv")
+
+    sub = command("cost", cmd_cost, "Wall time and tokens of each training run, and SCALe-SFT / (SFT + GRPO).")
+    sub.add_argument("--runs", nargs="+", required=True, help="run.json files")
+    sub.add_argument("--benchmarks", nargs="+", required=True, help="the training rules' benchmark TSV files")
+    sub.add_argument("--out", required=True, help="cost.csv")
+
+    sub = command("figures", cmd_figures, "Draw the report's figures (PNG).")
+    sub.add_argument("--train-logs", nargs="+", required=True)
+    sub.add_argument("--table1", required=True)
+    sub.add_argument("--table2", required=True)
+    sub.add_argument("--stats", nargs="+", required=True, help="data stats.json files")
+    sub.add_argument("--metrics", nargs="+", required=True)
+    sub.add_argument("--cost", required=True)
+    sub.add_argument("--out-dir", required=True)
+
+    sub = command("qualitative", cmd_qualitative, "Examples where SFT and SCALe-SFT disagree.")
+    sub.add_argument("--predictions", nargs="+", required=True)
+    sub.add_argument("--test", nargs="+", required=True, help="DATASET=path/to/test.jsonl")
+    sub.add_argument("--per-row", type=int, default=3)
+    sub.add_argument("--out", required=True)
+
+    sub = command("report", cmd_report, "Write report.md linking tables, figures and files.")
+    sub.add_argument("--results-dir", required=True)
+    group = sub.add_mutually_exclusive_group(required=True)
+    group.add_argument("--config", help="the config file used")
+    group.add_argument("--spec", type=_json, help="the config used, as JSON")
+    sub.add_argument("--tables", nargs="+", required=True, help="table markdown files")
+    sub.add_argument("--figures", nargs="+", required=True)
+    sub.add_argument("--files", nargs="*", default=[], help="NAME=path entries to link")
+    sub.add_argument("--out", required=True)
 
     sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"])

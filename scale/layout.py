@@ -33,6 +33,10 @@ def base_run_dir(results: str, model: str) -> str:
     return f"{results}/models/{model}/base"
 
 
+def base_model_dir(results: str, model: str) -> str:
+    return f"{base_run_dir(results, model)}/model"
+
+
 def run_dir(results: str, model: str, dataset: str, variant: str, seed: int | str) -> str:
     return f"{results}/runs/{model}/{dataset}/{variant}/seed{seed}"
 
@@ -41,6 +45,14 @@ def eval_dir(results: str, model: str, dataset: str, variant: str, seed: int | s
     if variant == "base":
         return f"{results}/eval/{model}/{dataset}/base"
     return f"{results}/eval/{model}/{dataset}/{variant}/seed{seed}"
+
+
+def run_model_dir(results: str, model: str, dataset: str, variant: str, seed: int | str) -> str:
+    return f"{run_dir(results, model, dataset, variant, seed)}/model"
+
+
+def metrics_file(results: str, model: str, dataset: str, variant: str, seed: int | str | None = None) -> str:
+    return f"{eval_dir(results, model, dataset, variant, seed)}/metrics.json"
 
 
 _EVAL = re.compile(

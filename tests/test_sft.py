@@ -144,11 +144,12 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples
     checkpoints = tmp_path / "run.checkpoints"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not (checkpoints / "checkpoint-10").exists() and time.time() < deadline:
-        time.sleep(0.1)
+    complete = checkpoints / "checkpoint-10" / "trainer_state.json"  # written last
+    while not complete.exists() and time.time() < deadline:
+        time.sleep(0.05)
     process.kill()
     process.wait()
-    assert (checkpoints / "checkpoint-10").exists(), "no checkpoint was written before the kill"
+    assert complete.exists(), "no complete checkpoint was written before the kill"
     assert not (tmp_path / "run" / "model").exists(), "an interrupted run must not leave a final model"
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
@@ -156,3 +157,17 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples
     steps = [l["step"] for l in log_lines(tmp_path / "run")]
     assert steps == list(range(1, 41))
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+
+
+def test_resume_skips_a_checkpoint_left_half_written_by_a_kill(tmp_path):
+    from scale.train.runs import last_complete_checkpoint
+
+    for step in (5, 10):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text('{"global_step": %d}' % step)
+    (tmp_path / "checkpoint-15").mkdir()  # killed before trainer_state.json was written
+    (tmp_path / "checkpoint-15" / "model.safetensors").write_bytes(b"partial")
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
+    (tmp_path / "checkpoint-10" / "trainer_state.json").write_text('{"global_st')  # torn write
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-5")
+    assert last_complete_checkpoint(tmp_path / "absent") is None

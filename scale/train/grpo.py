@@ -88,7 +88,6 @@ def train_grpo(
     config_snapshot: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """GRPO on the prompts of ``train_paths`` from ``model_dir`` into ``out_dir/model``."""
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOTrainer
 
     from scale.models.families import family_of, load_model, load_processor
@@ -118,7 +117,7 @@ def train_grpo(
         reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    last = runs.last_complete_checkpoint(args.output_dir)
     trainer.train(resume_from_checkpoint=last)
     runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {

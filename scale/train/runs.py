@@ -25,6 +25,28 @@ def checkpoint_dir(out_dir: str | Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.checkpoints"
 
 
+def last_complete_checkpoint(directory: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (the Trainer writes it last) exists and parses.
+
+    A run killed while writing a checkpoint leaves a partial folder; resuming
+    from it would fail, so it is skipped for the one before.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return None
+    found = sorted(
+        (p for p in directory.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]), reverse=True,
+    )
+    for checkpoint in found:
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        return str(checkpoint)
+    return None
+
+
 def read_training_sets(paths) -> list[tuple[dict, Path]]:
     """Validated training records of one or more JSONL files, each with its dataset directory.
 

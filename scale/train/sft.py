@@ -143,7 +143,6 @@ def train_sft(
     """
     import time
 
-    from transformers.trainer_utils import get_last_checkpoint
 
     from scale.models.families import family_of, load_model, load_processor
     from scale.prompts import training_messages
@@ -183,7 +182,7 @@ def train_sft(
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    last = runs.last_complete_checkpoint(args.output_dir)
     result = trainer.train(resume_from_checkpoint=last)
     runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {

@@ -1,0 +1,131 @@
+"""scale.report: tables from metrics over seeds, significance, cost, qualitative examples and figures."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scale.eval.predictions import prediction, write_predictions
+from scale.report import figures
+from scale.report.cost import write_cost
+from scale.report.qualitative import qualitative_markdown
+from scale.report.significance import write_significance
+from scale.report.tables import build_table, collect_metrics, markdown, with_paper, write_table
+
+
+def write_metrics(root: Path, model, dataset, variant, seed, accuracy, invalid=0.0) -> Path:
+    cell = f"{model}/{dataset}/base" if variant == "base" else f"{model}/{dataset}/{variant}/seed{seed}"
+    path = root / "eval" / cell / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"accuracy": accuracy, "invalid_rate": invalid, "n": 100}))
+    return path
+
+
+@pytest.fixture
+def two_seed_metrics(tmp_path):
+    values = {"sft": (80.0, 84.0), "scale_sft": (85.0, 86.0), "grpo": (81.0, 83.0), "scale_grpo": (86.0, 88.0)}
+    paths = [write_metrics(tmp_path, "qwen2.5_vl_3b", "scienceqa", "base", None, 80.6)]
+    for variant, accuracies in values.items():
+        for seed, accuracy in enumerate(accuracies):
+            paths.append(write_metrics(tmp_path, "qwen2.5_vl_3b", "scienceqa", variant, seed, accuracy, 1.0 + seed))
+    return paths
+
+
+def test_table_cells_are_mean_and_std_over_seeds_with_the_paper_beside(two_seed_metrics):
+    table = with_paper(build_table(collect_metrics(two_seed_metrics), "table1"), "table1")
+    row = table.iloc[0]
+    assert row["sft"] == 82.0 and row["sft_std"] == pytest.approx(2.8284271, rel=1e-6)  # sample std of 80, 84
+    assert row["scale_grpo"] == 87.0 and row["scale_grpo_seeds"] == 2
+    assert row["base"] == 80.6 and pd.isna(row["base_std"])  # evaluated once
+    assert row["paper_sft"] == 85.0 and row["delta_sft"] == pytest.approx(-3.0)
+    text = markdown(table, "table1")
+    assert "82.00 ± 2.83 (85.00, -3.00)" in text
+
+
+def test_rows_the_paper_does_not_have_show_empty_reference_never_zero(tmp_path):
+    paths = [write_metrics(tmp_path, "tiny", "iconqa", v, 0, 50.0) for v in ("sft", "scale_sft", "grpo", "scale_grpo")]
+    paths.append(write_metrics(tmp_path, "tiny", "iconqa", "base", None, 30.0))
+    table = with_paper(build_table(collect_metrics(paths), "table1"), "table1")
+    assert table["paper_sft"].isna().all() and table["delta_sft"].isna().all()
+    assert "(" not in markdown(table, "table1").split("|---|")[-1]
+
+
+def test_a_table_missing_a_cell_is_an_error(two_seed_metrics):
+    with pytest.raises(ValueError, match="sft_fw"):
+        build_table(collect_metrics(two_seed_metrics), "table3")
+
+
+def test_every_number_written_equals_its_metrics_file(two_seed_metrics, tmp_path):
+    frame = write_table(two_seed_metrics, "table2", tmp_path / "t2.csv", tmp_path / "t2.md")
+    written = pd.read_csv(tmp_path / "t2.csv")
+    assert written.loc[0, "sft"] == pytest.approx(1.5)  # invalid rates 1.0 and 2.0
+    assert written.loc[0, "sft"] == pytest.approx(frame.loc[0, "sft"])
+
+
+def predictions_file(root, model, dataset, variant, seed, correct_ids, n=10):
+    rows = [prediction({"id": str(i), "qtype": "q", "answer": "A"},
+                       "<think>t</think><answer>A</answer>" if i in correct_ids else "<think>t</think><answer>B</answer>",
+                       "stop", lambda t: len(t)) for i in range(n)]
+    path = root / "eval" / model / dataset / variant / f"seed{seed}" / "predictions.jsonl"
+    write_predictions(path, rows)
+    return path
+
+
+def test_significance_pools_seeds_and_matches_hand_values(tmp_path):
+    files = [
+        predictions_file(tmp_path, "m", "d", "sft", 0, {0, 1, 2}),
+        predictions_file(tmp_path, "m", "d", "scale_sft", 0, {0, 1, 2, 3, 4}),
+        predictions_file(tmp_path, "m", "d", "sft", 1, {0, 1}),
+        predictions_file(tmp_path, "m", "d", "scale_sft", 1, {0, 1, 2}),
+    ]
+    frame = write_significance(files, tmp_path / "sig.csv", bootstrap=300)
+    row = frame.iloc[0]
+    # 20 pooled pairs; SCALe alone right on 3, SFT alone right on 0: McNemar p = 2 * (1/2)^3
+    assert row["comparison"] == "scale_sft_vs_sft" and row["n_pairs"] == 20
+    assert (row["only_baseline_correct"], row["only_treatment_correct"]) == (0, 3)
+    assert row["difference"] == pytest.approx(15.0)
+    assert row["mcnemar_p"] == pytest.approx(0.25)
+    assert row["ci_low"] <= 15.0 <= row["ci_high"]
+
+
+def test_cost_table_reads_benchmarks_and_computes_the_pipeline_ratio(tmp_path):
+    runs, benchmarks = [], []
+    for variant, seconds in (("sft", 10.0), ("scale_sft", 12.0), ("grpo", 50.0), ("scale_grpo", 55.0)):
+        run = tmp_path / "runs" / "m" / "d" / variant / "seed0" / "run.json"
+        run.parent.mkdir(parents=True)
+        run.write_text(json.dumps({"train_tokens": 1000, "steps": 5}))
+        runs.append(run)
+        bench = tmp_path / "benchmarks" / "train" / f"m-d-{variant}-seed0.tsv"
+        bench.parent.mkdir(parents=True, exist_ok=True)
+        bench.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:10\t100\n")
+        benchmarks.append(bench)
+    table = write_cost(runs, benchmarks, tmp_path / "cost.csv")
+    assert table["scale_sft_over_sft_plus_grpo"].iloc[0] == pytest.approx(12.0 / 60.0)
+    assert set(table["train_tokens"]) == {1000}
+
+
+def test_qualitative_shows_disagreements_with_gold_and_both_outputs(tmp_path):
+    test = tmp_path / "data" / "d" / "test.jsonl"
+    test.parent.mkdir(parents=True)
+    test.write_text("".join(json.dumps({"id": str(i), "image": None, "question": f"Q{i}?", "choices": None,
+                                        "answer": "A", "source": "s", "qtype": "q"}) + "\n" for i in range(10)))
+    files = [predictions_file(tmp_path, "m", "d", "sft", 0, {0, 1}),
+             predictions_file(tmp_path, "m", "d", "scale_sft", 0, {0, 2, 3})]
+    text = qualitative_markdown(files, {"d": test}, per_row=2)
+    assert "## m on d" in text
+    assert "**2**" in text and "**3**" in text and "**1**" not in text  # SCALe-right cases come first
+    assert "SCALe-SFT (correct" in text and "SFT (wrong" in text and "gold: `A`" in text
+
+
+def test_figures_are_written_as_png(tmp_path, two_seed_metrics):
+    log = tmp_path / "runs" / "m" / "d" / "scale_sft" / "seed0" / "train_log.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(json.dumps({"step": s, "w_think": 2 - s / 10, "w_answer": 1.0, "think_ce": 3.0 / s,
+                                       "answer_ce": 2.0 / s}) + "\n" for s in range(1, 11)))
+    figures.weight_schedule([log], tmp_path / "w.png")
+    figures.segment_ce([log], tmp_path / "ce.png")
+    write_table(two_seed_metrics, "table1", tmp_path / "t1.csv", tmp_path / "t1.md")
+    figures.accuracy_bars(tmp_path / "t1.csv", tmp_path / "acc.png")
+    for name in ("w.png", "ce.png", "acc.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

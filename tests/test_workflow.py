@@ -1,0 +1,133 @@
+"""The Snakemake workflow: validation, the paper grid's plan, lint, and the CI config end to end."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scale.config import GRPO_VARIANTS, SFT_VARIANTS, load_config, variants_for
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile", "none"]
+
+
+def snakemake(*args, cwd=REPO, check=True):
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1].split("\n\n")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+            if m.group(1) != "total"}
+
+
+def planned_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run plans."""
+    return re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?(?:    wildcards: (.*)\n|\n)", output, re.MULTILINE)
+
+
+def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
+    config = load_config(REPO / "configs" / "paper.yaml")
+    models, datasets, seeds = config["models"], config["data"]["datasets"], config["seeds"]
+    sft_runs = sum(len([v for v in variants_for(config, m) if v in SFT_VARIANTS]) for m in models)
+    grpo_runs = sum(len([v for v in variants_for(config, m) if v in GRPO_VARIANTS]) for m in models)
+    per_row = len(datasets) * len(seeds)
+    expected = {
+        "download_visionr1": 1,
+        "prepare_train_set": len(datasets),
+        "prepare_test_set": len(datasets),
+        "train_sft": sft_runs * per_row,
+        "train_grpo": grpo_runs * per_row,
+        "evaluate_base": len(models) * len(datasets),
+        "evaluate_trained": (sft_runs + grpo_runs) * per_row,
+        "score": len(models) * len(datasets) + (sft_runs + grpo_runs) * per_row,
+        "table": 3,
+        "all": 1,
+    }
+    result = snakemake("-n", "--configfile", "configs/paper.yaml")
+    assert job_counts(result.stdout) == expected
+
+
+def test_a_bad_config_key_fails_validation_naming_the_key(tmp_path):
+    config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
+    config["sft"]["trainig"] = {}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "--configfile", str(path), check=False)
+    assert result.returncode != 0
+    assert "trainig" in result.stdout + result.stderr
+
+
+def test_cross_field_rules_are_checked(tmp_path):
+    from scale.config import ConfigError, validate_config
+
+    config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
+    config["variants"]["grpo"]["init"] = "sft_fw"
+    del config["variants"]["sft_fw"]
+    with pytest.raises(ConfigError, match="variants/grpo/init"):
+        validate_config(config)
+
+
+def test_lint_reports_nothing():
+    result = snakemake("--lint")
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_snakefmt_check_passes():
+    result = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules/"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def assert_tables_equal_their_metrics(results: Path) -> None:
+    """No number in a table is typed in: each cell is the mean of its metrics.json values."""
+    import json
+
+    import pandas as pd
+
+    from scale.report.tables import TABLES
+
+    for table, spec in TABLES.items():
+        frame = pd.read_csv(results / f"{table}.csv")
+        for _, row in frame.iterrows():
+            for variant in spec["variants"]:
+                cell = results / "eval" / row["model"] / row["dataset"] / variant
+                files = [cell / "metrics.json"] if variant == "base" else sorted(cell.glob("seed*/metrics.json"))
+                values = [json.loads(f.read_text())[spec["metric"]] for f in files]
+                assert files and row[variant] == pytest.approx(sum(values) / len(values), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_sft_chain(tmp_path):
+    config_path = REPO / "configs" / "ci.yaml"
+    snakemake("--cores", "2", "--configfile", str(config_path), "--directory", str(tmp_path))
+    results = tmp_path / load_config(config_path)["results_dir"]
+    for table in ("table1", "table2", "table3"):
+        assert (results / f"{table}.csv").is_file() and (results / f"{table}.md").is_file()
+    assert_tables_equal_their_metrics(results)
+    for name in ("report.md", "qualitative.md", "significance.csv", "cost.csv"):
+        assert (results / name).stat().st_size > 0, name
+    assert len(list((results / "figures").glob("*.png"))) == 6
+    assert "Nothing to be done" in snakemake("-n", "--configfile", str(config_path), "--directory",
+                                             str(tmp_path)).stdout
+
+    changed = yaml.safe_load(config_path.read_text())
+    changed["variants"]["scale_sft"]["w_think"]["start"] = 3.0
+    changed_path = tmp_path / "changed.yaml"
+    changed_path.write_text(yaml.safe_dump(changed))
+    plan = snakemake("-n", "--configfile", str(changed_path), "--directory", str(tmp_path)).stdout
+    jobs = planned_jobs(plan)
+    counts = job_counts(plan)
+    datasets = len(changed["data"]["datasets"])
+    assert counts == {"train_sft": datasets, "train_grpo": datasets, "evaluate_trained": 2 * datasets,
+                      "score": 2 * datasets, "table": 3, "all": 1}
+    for rule, wildcards in jobs:
+        if rule in ("train_sft", "train_grpo", "evaluate_trained", "score"):
+            assert re.search(r"\b(scale_sft|scale_grpo)\b", wildcards), (rule, wildcards)
+            assert not re.search(r"variant=(sft|grpo|sft_fw|grpo_fw)\b", wildcards), (rule, wildcards)
