@@ -45,5 +45,5 @@ def test_reward_weights_come_from_the_config(tmp_path):
     assert args.reward_weights == [0.5, 2.0] and not args.use_vllm
     vllm_args = grpo_config(tmp_path, {"max_steps": 1}, {}, seed=0, use_vllm=True)
     assert vllm_args.use_vllm and vllm_args.vllm_mode == "colocate"
-    with pytest.raises(ValueError, match="bad GRPO training setting"):
+    with pytest.raises(ValueError, match="bad GRPOConfig training setting"):
         grpo_config(tmp_path, {"num_generation": 4}, {}, seed=0, use_vllm=False)

@@ -129,3 +129,13 @@ def test_figures_are_written_as_png(tmp_path, two_seed_metrics):
     figures.accuracy_bars(tmp_path / "t1.csv", tmp_path / "acc.png")
     for name in ("w.png", "ce.png", "acc.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_significance_columns_stand_beside_the_accuracy_table_only(two_seed_metrics, tmp_path):
+    significance = pd.DataFrame([{"model": "qwen2.5_vl_3b", "dataset": "scienceqa", "comparison": "scale_sft_vs_sft",
+                                  "difference": 4.5, "ci_low": 1.0, "ci_high": 8.0, "mcnemar_p": 0.012}])
+    significance.to_csv(tmp_path / "sig.csv", index=False)
+    write_table(two_seed_metrics, "table1", tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "sig.csv")
+    write_table(two_seed_metrics, "table2", tmp_path / "t2.csv", tmp_path / "t2.md", tmp_path / "sig.csv")
+    assert "+4.50 [+1.00, +8.00], p=0.012" in (tmp_path / "t1.md").read_text()
+    assert "p=" not in (tmp_path / "t2.md").read_text()

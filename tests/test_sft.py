@@ -1,7 +1,6 @@
 """scale.train.sft: the three losses through TRL's SFTTrainer, on the tiny models."""
 
 import json
-import math
 import subprocess
 import sys
 import time
@@ -171,3 +170,19 @@ def test_resume_skips_a_checkpoint_left_half_written_by_a_kill(tmp_path):
     (tmp_path / "checkpoint-10" / "trainer_state.json").write_text('{"global_st')  # torn write
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-5")
     assert last_complete_checkpoint(tmp_path / "absent") is None
+
+
+def test_lora_with_gradient_checkpointing_trains_adapters_and_saves_a_merged_model(tiny_models, four_samples, tmp_path):
+    from safetensors.torch import load_file
+
+    from scale.models.families import load_model
+
+    train_sft(tiny_models["gemma3"], four_samples, tmp_path, loss="scale", w_think={"start": 2.0, "end": 1.0},
+              training=dict(FAST, max_steps=3, gradient_checkpointing=True, learning_rate=1e-2),
+              lora={"r": 4, "alpha": 8, "dropout": 0.0})
+    merged = load_file(tmp_path / "model" / "model.safetensors")
+    assert not any("lora" in key for key in merged), "adapters must be merged into the saved weights"
+    initial = load_file(tiny_models["gemma3"] / "model.safetensors")
+    changed = {k for k in initial if not torch.equal(initial[k], merged[k])}
+    assert changed and all("language_model" in k and "proj" in k for k in changed), sorted(changed)[:5]
+    load_model(tmp_path / "model")

@@ -23,7 +23,7 @@ from scale.layout import parse_eval_path
 
 TABLES = {
     "table1": {"metric": "accuracy", "variants": ["base", "sft", "scale_sft", "grpo", "scale_grpo"],
-               "title": "Table 1: accuracy (%)"},
+               "title": "Table 1: accuracy (%)", "significance": True},
     "table2": {"metric": "invalid_rate", "variants": ["sft", "scale_sft", "grpo", "scale_grpo"],
                "title": "Table 2: invalid outputs (%)"},
     "table3": {"metric": "accuracy", "variants": ["sft", "sft_fw", "scale_sft", "grpo_fw", "scale_grpo"],
@@ -93,7 +93,8 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
              "has this model.", ""]
     header = ["model", "dataset"] + spec["variants"]
     sig_columns = []
-    if significance is not None and not significance.empty:
+    # the paired tests compare accuracies, so they stand beside Table 1 only
+    if spec.get("significance") and significance is not None and not significance.empty:
         sig_columns = sorted(significance["comparison"].unique())
         header += [f"{c} Δ [95% CI], p" for c in sig_columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

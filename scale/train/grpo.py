@@ -48,31 +48,14 @@ def grpo_dataset(items: list[tuple[dict, Path]]):
 
 
 def grpo_config(out_dir, training: dict[str, Any], rewards: dict[str, float], seed: int, use_vllm: bool):
+    """TRL's ``GRPOConfig``: reward weights from config (eq. 6), vLLM colocated when asked for."""
     from trl import GRPOConfig
 
-    from scale.train.runs import checkpoint_dir
+    from scale.train.runs import trainer_args
 
-    settings = dict(
-        output_dir=str(checkpoint_dir(out_dir)),
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        save_strategy="steps",
-        save_total_limit=2,
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=False,  # TRL defaults to bf16; the paper config turns it on for GPUs
-        reward_weights=[rewards.get("w_format", 1.0), rewards.get("w_accuracy", 1.0)],
-        use_vllm=use_vllm,
-    )
-    if use_vllm:
-        settings["vllm_mode"] = "colocate"
-    settings.update(training)
-    try:
-        return GRPOConfig(**settings)
-    except TypeError as error:
-        raise ValueError(f"bad GRPO training setting: {error}") from error
+    vllm = {"use_vllm": use_vllm, **({"vllm_mode": "colocate"} if use_vllm else {})}
+    return trainer_args(GRPOConfig, out_dir, training, seed,
+                        reward_weights=[rewards.get("w_format", 1.0), rewards.get("w_accuracy", 1.0)], **vllm)
 
 
 def train_grpo(
@@ -103,14 +86,7 @@ def train_grpo(
     processor.tokenizer.padding_side = "left"
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
-    peft_config = None
-    if lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
-            target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
-        )
+    peft_config = runs.lora_config(lora, family) if lora else None
     items = runs.read_training_sets(train_paths)
     trainer = GRPOTrainer(
         model=model, args=args, train_dataset=grpo_dataset(items), processing_class=processor,

@@ -25,6 +25,41 @@ def checkpoint_dir(out_dir: str | Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.checkpoints"
 
 
+def trainer_args(config_class, out_dir, training: Mapping[str, Any], seed: int, **stage_settings):
+    """A TRL config (``SFTConfig``, ``GRPOConfig``) with the defaults every run shares, then the
+    stage's own settings, then the config's ``training`` mapping; an unknown key is a clear error."""
+    import torch
+
+    settings = dict(
+        output_dir=str(checkpoint_dir(out_dir)),
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        save_strategy="steps",
+        save_total_limit=2,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=False,  # TRL defaults to bf16; the paper config turns it on for GPUs
+    )
+    settings.update(stage_settings)
+    settings.update(training)
+    try:
+        return config_class(**settings)
+    except TypeError as error:
+        raise ValueError(f"bad {config_class.__name__} training setting: {error}") from error
+
+
+def lora_config(lora: Mapping[str, Any], family):
+    """PEFT LoRA settings from the config; targets default to the family's language-model projections."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
+        target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
+    )
+
+
 def last_complete_checkpoint(directory: str | Path) -> str | None:
     """The newest ``checkpoint-N`` whose ``trainer_state.json`` (the Trainer writes it last) exists and parses.
 

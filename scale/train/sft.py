@@ -95,31 +95,13 @@ class ScaleSFTTrainer(SFTTrainer):
 
 
 def sft_config(out_dir, training: dict[str, Any], seed: int):
-    """TRL's ``SFTConfig`` from the config's training mapping; an unknown key is a clear error."""
+    """TRL's ``SFTConfig``: completion-only (assistant turns), no packing, then the config's settings."""
     from trl import SFTConfig
 
-    from scale.train.runs import checkpoint_dir
+    from scale.train.runs import trainer_args
 
-    settings = dict(
-        output_dir=str(checkpoint_dir(out_dir)),
-        seed=seed,
-        data_seed=seed,
-        assistant_only_loss=True,
-        packing=False,
-        report_to="none",
-        save_strategy="steps",
-        save_total_limit=2,
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=False,  # TRL defaults to bf16; the paper config turns it on for GPUs
-        disable_tqdm=False,
-    )
-    settings.update(training)
-    try:
-        return SFTConfig(**settings)
-    except TypeError as error:
-        raise ValueError(f"bad SFT training setting: {error}") from error
+    return trainer_args(SFTConfig, out_dir, training, seed, assistant_only_loss=True, packing=False,
+                        disable_tqdm=False)
 
 
 def train_sft(
@@ -159,12 +141,9 @@ def train_sft(
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     if lora:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        model = get_peft_model(model, LoraConfig(
-            r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
-            target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
-        ))
+        model = get_peft_model(model, runs.lora_config(lora, family))
 
     items = runs.read_training_sets(train_paths)
     kept, dropped = runs.drop_overlong(processor, items, training_messages, args.max_length)
