@@ -21,6 +21,9 @@ def snakemake(*args, cwd=REPO, check=True):
     return result
 
 
+REPORT_JOBS = {"significance": 1, "cost": 1, "figures": 1, "qualitative": 1, "report": 1}
+
+
 def job_counts(output: str) -> dict[str, int]:
     table = output.split("Job stats:")[1].split("\n\n")[0]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
@@ -47,7 +50,9 @@ def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
         "evaluate_base": len(models) * len(datasets),
         "evaluate_trained": (sft_runs + grpo_runs) * per_row,
         "score": len(models) * len(datasets) + (sft_runs + grpo_runs) * per_row,
+        "token_stats": len(datasets),  # the think/answer imbalance, with the first model's tokenizer
         "table": 3,
+        **REPORT_JOBS,
         "all": 1,
     }
     result = snakemake("-n", "--configfile", "configs/paper.yaml")
@@ -126,7 +131,7 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
     counts = job_counts(plan)
     datasets = len(changed["data"]["datasets"])
     assert counts == {"train_sft": datasets, "train_grpo": datasets, "evaluate_trained": 2 * datasets,
-                      "score": 2 * datasets, "table": 3, "all": 1}
+                      "score": 2 * datasets, "table": 3, **REPORT_JOBS, "all": 1}
     for rule, wildcards in jobs:
         if rule in ("train_sft", "train_grpo", "evaluate_trained", "score"):
             assert re.search(r"\b(scale_sft|scale_grpo)\b", wildcards), (rule, wildcards)
