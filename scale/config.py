@@ -84,18 +84,23 @@ def stage(config: dict, variant: str) -> str:
         raise ConfigError(f"unknown variant {variant!r}; configured: {sorted(config['variants'])}") from None
 
 
+def _training(config: dict, stage_name: str, spec: dict) -> dict[str, Any]:
+    """The stage's training settings with the variant's own overrides on top."""
+    training = copy.deepcopy(config[stage_name]["training"])
+    training.update(spec.get("training", {}))
+    return training
+
+
 def sft_spec(config: dict, variant: str) -> dict[str, Any]:
     """Everything an SFT run of ``variant`` depends on (JSON-like, deterministic)."""
     spec = config["variants"][variant]
     if spec["stage"] != "sft":
         raise ConfigError(f"variant {variant!r} is not an SFT variant")
-    training = copy.deepcopy(config["sft"]["training"])
-    training.update(spec.get("training", {}))
     return {
         "loss": spec["loss"],
         "w_think": spec.get("w_think", 1.0),
         "w_answer": spec.get("w_answer", 1.0),
-        "training": training,
+        "training": _training(config, "sft", spec),
         "lora": config["sft"].get("lora"),
     }
 
@@ -104,13 +109,11 @@ def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
     spec = config["variants"][variant]
     if spec["stage"] != "grpo":
         raise ConfigError(f"variant {variant!r} is not a GRPO variant")
-    training = copy.deepcopy(config["grpo"]["training"])
-    training.update(spec.get("training", {}))
     rewards = {"w_format": 1.0, "w_accuracy": 1.0}
     rewards.update(config["grpo"].get("rewards", {}))
     return {
         "init": spec["init"],
-        "training": training,
+        "training": _training(config, "grpo", spec),
         "rewards": rewards,
         "lora": config["grpo"].get("lora"),
         "use_vllm": config["grpo"].get("use_vllm", False),

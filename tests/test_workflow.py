@@ -136,3 +136,14 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
         if rule in ("train_sft", "train_grpo", "evaluate_trained", "score"):
             assert re.search(r"\b(scale_sft|scale_grpo)\b", wildcards), (rule, wildcards)
             assert not re.search(r"variant=(sft|grpo|sft_fw|grpo_fw)\b", wildcards), (rule, wildcards)
+
+
+def test_a_variant_can_override_its_stage_training_settings():
+    from scale.config import grpo_spec, sft_spec
+
+    config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
+    config["variants"]["scale_sft"]["training"] = {"learning_rate": 0.5}
+    assert sft_spec(config, "scale_sft")["training"]["learning_rate"] == 0.5
+    assert sft_spec(config, "sft")["training"]["learning_rate"] == config["sft"]["training"]["learning_rate"]
+    assert grpo_spec(config, "grpo")["training"] == config["grpo"]["training"]
+    assert config["sft"]["training"].get("learning_rate") != 0.5, "the stage settings must not be mutated"
