@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from scale.config import eval_spec, load_config
-from scale.data.records import iter_texts, read_records
+from scale.data.records import iter_texts, read_items, read_records
 from scale.data.synthetic import write_split
-from scale.eval.generate import hf_generate, load_test_set
+from scale.eval.generate import hf_generate
 from scale.models.tiny import build_tiny
 from scale.prompts import INSTRUCTION
 
@@ -31,7 +31,7 @@ def main() -> None:
         test = write_split(root / "data", "iconqa", "test", args.n, seed=0)
         corpus = list(iter_texts(read_records(test))) + [INSTRUCTION]
         model = build_tiny(args.family, root / "model", corpus, seed=0)
-        items = load_test_set(test)
+        items = read_items(test)
         rates = {}
         for size in (1, batch):
             hf_generate(model, items[:2], batch_size=size, max_new_tokens=4, progress=False)  # warm-up

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from scale.eval.generate import evaluate, hf_generate, load_test_set, vllm_request
+from scale.data.records import read_items
+from scale.eval.generate import evaluate, hf_generate, vllm_request
 from scale.eval.predictions import FIELDS, prediction, read_predictions, write_predictions
 from scale.eval.score import bootstrap_interval, mcnemar_exact, paired_comparison, score, score_file
 
@@ -27,7 +28,7 @@ def test_predictions_are_identical_between_batch_size_1_and_8(tiny_models, synth
     train_sft(tiny_models["qwen2_5_vl"], synthetic_dir / "iconqa" / "train.jsonl", tmp_path,
               training=dict(max_steps=15, per_device_train_batch_size=8, learning_rate=3e-3, logging_steps=5,
                             save_steps=1000, disable_tqdm=True))
-    items = load_test_set(synthetic_dir / "iconqa" / "test.jsonl")
+    items = read_items(synthetic_dir / "iconqa" / "test.jsonl")
     single = hf_generate(tmp_path / "model", items, batch_size=1, max_new_tokens=40, progress=False)
     batched = hf_generate(tmp_path / "model", items, batch_size=8, max_new_tokens=40, progress=False)
     assert [p["output"] for p in single] == [p["output"] for p in batched]

@@ -118,14 +118,11 @@ def test_a_fixed_seed_gives_identical_loss_curves(tiny_models, four_samples, tmp
 def test_samples_that_would_lose_their_answer_to_max_length_are_dropped_and_counted(
     tiny_models, synthetic_dir, tmp_path
 ):
-    from scale.train.runs import drop_overlong, read_training_sets
-
     processor = load_processor(tiny_models["qwen2_5_vl"])
-    items = read_training_sets(synthetic_dir / "scienceqa" / "train.jsonl")
+    items = read_records(synthetic_dir / "scienceqa" / "train.jsonl")
     lengths = []
-    for item in items:
-        _, dropped = drop_overlong(processor, [item], training_messages, 1)
-        text = processor.apply_chat_template(training_messages(item[0]), tokenize=False)
+    for record in items:
+        text = processor.apply_chat_template(training_messages(record), tokenize=False)
         lengths.append(len(processor.tokenizer(text)["input_ids"]))
     limit = sorted(lengths)[len(lengths) // 2] + 8  # image tokens push the longer half over
     summary = train_sft(tiny_models["qwen2_5_vl"], synthetic_dir / "scienceqa" / "train.jsonl", tmp_path,

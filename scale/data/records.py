@@ -88,6 +88,27 @@ def read_records(path: str | Path, require_response: bool = False) -> list[dict]
     return records
 
 
+def read_items(paths, require_response: bool = False) -> list[tuple[dict, Path]]:
+    """Validated records of one or more JSONL files, each paired with its dataset directory.
+
+    Image paths in records are relative to the dataset directory, which is the
+    JSONL file's own folder (``data/{dataset}/train.jsonl`` beside ``images/``).
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    return [(record, Path(path).parent) for path in paths for record in read_records(path, require_response)]
+
+
+def load_image(record: dict, data_dir: str | Path):
+    """The record's picture as RGB, or None for a text-only record."""
+    from PIL import Image
+
+    if not record.get("image"):
+        return None
+    with Image.open(Path(data_dir) / record["image"]) as image:
+        return image.convert("RGB")
+
+
 def write_records(path: str | Path, records: Iterable[dict]) -> int:
     """Validate and write records as JSON lines (keys sorted, so files are byte-stable)."""
     path = Path(path)

@@ -11,24 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from scale.data.records import read_records
+from scale.data.records import load_image, read_items
 from scale.eval.predictions import prediction, write_predictions
 from scale.prompts import prompt_messages
 
 BACKENDS = ("hf", "vllm", "lmms_eval")
-
-
-def load_test_set(path: str | Path) -> list[tuple[dict, Path]]:
-    return [(record, Path(path).parent) for record in read_records(path)]
-
-
-def _image(record: dict, data_dir: Path):
-    from PIL import Image
-
-    if not record.get("image"):
-        return None
-    with Image.open(data_dir / record["image"]) as image:
-        return image.convert("RGB")
 
 
 def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16, max_new_tokens: int = 1024,
@@ -56,7 +43,7 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
     bar = tqdm(total=len(items), desc="generate", unit="sample", disable=not progress)
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        images = [_image(*items[i]) for i in batch]
+        images = [load_image(*items[i]) for i in batch]
         inputs = processor(
             text=[prompts[i] for i in batch],
             # one list per sample (Gemma 3 insists); a text-only batch passes none
@@ -98,7 +85,7 @@ def vllm_generate(model_dir, items, max_new_tokens: int = 1024, **llm_kwargs) ->
     requests, sampling = [], None
     for record, data_dir in items:
         prompt = processor.apply_chat_template(prompt_messages(record), tokenize=False, add_generation_prompt=True)
-        request, sampling = vllm_request(prompt, _image(record, data_dir), max_new_tokens)
+        request, sampling = vllm_request(prompt, load_image(record, data_dir), max_new_tokens)
         requests.append(request)
     llm = LLM(model=str(model_dir), **llm_kwargs)
     outputs = llm.generate(requests, SamplingParams(**(sampling or {"temperature": 0.0})))
@@ -115,7 +102,7 @@ def evaluate(model_dir, test_path, out_path, backend: str = "hf", batch_size: in
     """Generate for every record of ``test_path`` and write ``out_path`` (predictions.jsonl)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
-    items = load_test_set(test_path)[:limit]
+    items = read_items(test_path)[:limit]
     if backend == "hf":
         rows: Iterable[dict] = hf_generate(model_dir, items, batch_size, max_new_tokens)
     elif backend == "vllm":

@@ -73,6 +73,7 @@ def train_grpo(
     """GRPO on the prompts of ``train_paths`` from ``model_dir`` into ``out_dir/model``."""
     from trl import GRPOTrainer
 
+    from scale.data.records import read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.train import runs
 
@@ -87,7 +88,7 @@ def train_grpo(
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     peft_config = runs.lora_config(lora, family) if lora else None
-    items = runs.read_training_sets(train_paths)
+    items = read_items(train_paths)
     trainer = GRPOTrainer(
         model=model, args=args, train_dataset=grpo_dataset(items), processing_class=processor,
         reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,

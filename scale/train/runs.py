@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from scale.data.records import read_records
+from scale.data.records import load_image
 
 
 def checkpoint_dir(out_dir: str | Path) -> Path:
@@ -82,52 +82,31 @@ def last_complete_checkpoint(directory: str | Path) -> str | None:
     return None
 
 
-def read_training_sets(paths) -> list[tuple[dict, Path]]:
-    """Validated training records of one or more JSONL files, each with its dataset directory.
-
-    Image paths in records are relative to the dataset directory, which is the
-    JSONL file's own directory (``data/{dataset}/train.jsonl`` + ``images/``).
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    return [(record, Path(path).parent) for path in paths for record in read_records(path, require_response=True)]
-
-
 def load_images(items: list[tuple[dict, Path]]) -> list[list]:
-    from PIL import Image
-
-    images = []
-    for record, data_dir in items:
-        if record.get("image"):
-            with Image.open(Path(data_dir) / record["image"]) as image:
-                images.append([image.convert("RGB")])
-        else:
-            images.append([])
-    return images
+    """One list of pictures per record (empty for text-only), as TRL's VLM collator takes them."""
+    return [[image] if (image := load_image(record, data_dir)) is not None else [] for record, data_dir in items]
 
 
-def conversation_dataset(items: list[tuple[dict, Path]], build_messages):
+def conversation_dataset(records: list[dict], images: list[list], build_messages):
     """A ``datasets.Dataset`` with ``messages`` and ``images`` columns, as TRL's VLM collator wants."""
     from datasets import Dataset
 
-    return Dataset.from_dict(
-        {"messages": [build_messages(r) for r, _ in items], "images": load_images(items)}
-    )
+    return Dataset.from_dict({"messages": [build_messages(r) for r in records], "images": images})
 
 
-def drop_overlong(processor, items: list[tuple[dict, Path]], build_messages, max_length: int | None):
-    """Split items into those that fit ``max_length`` tokens whole (image tokens included) and the rest.
-
-    A truncated sample would lose its answer segment, so it is never trained on.
-    """
+def drop_overlong(processor, records: list[dict], images: list[list], build_messages, max_length: int | None):
+    """The records (and their pictures) that fit ``max_length`` tokens whole, image tokens included,
+    and how many did not. A truncated sample would lose its answer segment, so it is never trained on."""
     if not max_length:
-        return items, []
-    kept, dropped = [], []
-    for item, images in zip(items, load_images(items)):
-        text = processor.apply_chat_template(build_messages(item[0]), tokenize=False)
-        encoded = processor(text=[text], images=[images] if images else None, add_special_tokens=False)
-        (kept if len(encoded["input_ids"][0]) <= max_length else dropped).append(item)
-    return kept, dropped
+        return records, images, 0
+    kept_records, kept_images = [], []
+    for record, pictures in zip(records, images):
+        text = processor.apply_chat_template(build_messages(record), tokenize=False)
+        encoded = processor(text=[text], images=[pictures] if pictures else None, add_special_tokens=False)
+        if len(encoded["input_ids"][0]) <= max_length:
+            kept_records.append(record)
+            kept_images.append(pictures)
+    return kept_records, kept_images, len(records) - len(kept_records)
 
 
 def versions() -> dict[str, str]:

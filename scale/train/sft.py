@@ -126,6 +126,7 @@ def train_sft(
     import time
 
 
+    from scale.data.records import read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.prompts import training_messages
     from scale.train import runs
@@ -145,13 +146,15 @@ def train_sft(
 
         model = get_peft_model(model, runs.lora_config(lora, family))
 
-    items = runs.read_training_sets(train_paths)
-    kept, dropped = runs.drop_overlong(processor, items, training_messages, args.max_length)
-    if not kept:
+    items = read_items(train_paths, require_response=True)
+    records, images, dropped = runs.drop_overlong(
+        processor, [record for record, _ in items], runs.load_images(items), training_messages, args.max_length
+    )
+    if not records:
         raise ValueError(f"all {len(items)} training samples are longer than max_length={args.max_length}")
     if dropped:
-        print(f"dropped {len(dropped)} of {len(items)} samples longer than max_length={args.max_length}")
-    dataset = runs.conversation_dataset(kept, training_messages)
+        print(f"dropped {dropped} of {len(items)} samples longer than max_length={args.max_length}")
+    dataset = runs.conversation_dataset(records, images, training_messages)
 
     from scale.train.collate import SegmentCollator
 
@@ -174,8 +177,8 @@ def train_sft(
         "family": family.name,
         "train_paths": [str(p) for p in ([train_paths] if isinstance(train_paths, (str, Path)) else train_paths)],
         "samples": len(items),
-        "samples_trained": len(kept),
-        "dropped_overlong": len(dropped),
+        "samples_trained": len(records),
+        "dropped_overlong": dropped,
         "steps": trainer.state.global_step,
         "resumed_from": last,
         "train_tokens": int(trainer._total_train_tokens),
