@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 from scale.config import load_config
-from scale.data.records import iter_texts, read_records
+from scale.data.records import read_records
 from scale.data.synthetic import write_split
-from scale.models.tiny import build_tiny
-from scale.prompts import INSTRUCTION, question_text
+from scale.models.tiny import build_tiny, tokenizer_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,7 +26,7 @@ def main() -> None:
                             settings["image_size"], settings["think_ratio"])
         data_seconds = time.perf_counter() - start
         records = [r for p in sorted(root.glob("*/*.jsonl")) for r in read_records(p)]
-        corpus = list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
+        corpus = tokenizer_corpus(records)
         for name, model in config["models"].items():
             build_tiny(model["family"], root / "models" / name, corpus, seed=0, sizes=model["tiny"])
         total = time.perf_counter() - start

@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 from scale.config import eval_spec, load_config
-from scale.data.records import iter_texts, read_items, read_records
+from scale.data.records import read_items, read_records
 from scale.data.synthetic import write_split
 from scale.eval.generate import hf_generate
-from scale.models.tiny import build_tiny
-from scale.prompts import INSTRUCTION
+from scale.models.tiny import build_tiny, tokenizer_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +28,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         root = Path(root)
         test = write_split(root / "data", "iconqa", "test", args.n, seed=0)
-        corpus = list(iter_texts(read_records(test))) + [INSTRUCTION]
+        corpus = tokenizer_corpus(read_records(test))
         model = build_tiny(args.family, root / "model", corpus, seed=0)
         items = read_items(test)
         rates = {}

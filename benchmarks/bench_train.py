@@ -13,10 +13,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from scale.data.records import iter_texts, read_records
+from scale.data.records import read_records
 from scale.data.synthetic import write_split
-from scale.models.tiny import build_tiny
-from scale.prompts import INSTRUCTION
+from scale.models.tiny import build_tiny, tokenizer_corpus
 from scale.train.sft import train_sft
 
 
@@ -35,7 +34,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         root = Path(root)
         train = write_split(root / "data", "scienceqa", "train", 64, seed=0)
-        corpus = list(iter_texts(read_records(train))) + [INSTRUCTION]
+        corpus = tokenizer_corpus(read_records(train))
         model = build_tiny(args.family, root / "model", corpus, seed=0)
         rates = {"ce": [], "scale": []}
         for repeat in range(args.repeats):

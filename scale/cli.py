@@ -47,13 +47,11 @@ def cmd_synth(args) -> None:
 
 
 def cmd_build_tiny(args) -> None:
-    from scale.data.records import iter_texts, read_records
-    from scale.models.tiny import build_tiny
-    from scale.prompts import INSTRUCTION, question_text
+    from scale.data.records import read_records
+    from scale.models.tiny import build_tiny, tokenizer_corpus
 
     records = [r for path in args.corpus for r in read_records(path)]
-    corpus = list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
-    out = build_tiny(args.family, args.out, corpus, seed=args.seed, sizes=args.sizes)
+    out = build_tiny(args.family, args.out, tokenizer_corpus(records), seed=args.seed, sizes=args.sizes)
     print(f"built tiny {args.family} in {out}: {(out / 'tiny_build.json').read_text()}")
 
 

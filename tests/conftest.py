@@ -21,11 +21,10 @@ def synthetic_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def corpus(synthetic_dir) -> list[str]:
-    from scale.data.records import iter_texts, read_records
-    from scale.prompts import INSTRUCTION, question_text
+    from scale.data.records import read_records
+    from scale.models.tiny import tokenizer_corpus
 
-    records = [r for p in sorted(synthetic_dir.glob("*/*.jsonl")) for r in read_records(p)]
-    return list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
+    return tokenizer_corpus(r for p in sorted(synthetic_dir.glob("*/*.jsonl")) for r in read_records(p))
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,11 @@ import numpy as np
 from scale.answers import THINK_CLOSE
 
 
+def token_counter(tokenizer) -> Callable[[str], int]:
+    """Tokens of a piece of text as the model sees it inside a conversation (no special tokens added)."""
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 def split_response(response: str) -> tuple[str, str]:
     """Think part (up to ``</think>``) and answer part (from it on), as the loss segments them."""
     close = response.index(THINK_CLOSE)
@@ -46,8 +51,7 @@ def write_stats(train_path: str | Path, tokenizer_dir: str | Path, out_path: str
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     records = read_records(train_path, require_response=True)
-    stats = imbalance_stats((r["response"] for r in records),
-                            lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    stats = imbalance_stats((r["response"] for r in records), token_counter(tokenizer))
     stats["tokenizer"] = str(tokenizer_dir)
     Path(out_path).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats

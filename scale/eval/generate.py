@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from scale.data.records import load_image, read_items
+from scale.data.stats import token_counter
 from scale.eval.predictions import prediction, write_predictions
 from scale.prompts import prompt_messages
 
@@ -34,11 +35,11 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
         processor.apply_chat_template(prompt_messages(r), tokenize=False, add_generation_prompt=True)
         for r, _ in items
     ]
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    count_tokens = token_counter(tokenizer)
+    lengths = [count_tokens(p) for p in prompts]
     order = sorted(range(len(items)), key=lambda i: (lengths[i], i))
     stop_ids = model.generation_config.eos_token_id
     stop_ids = set(stop_ids if isinstance(stop_ids, list) else [stop_ids])
-    count_tokens = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
     results: dict[int, dict] = {}
     bar = tqdm(total=len(items), desc="generate", unit="sample", disable=not progress)
     for start in range(0, len(order), batch_size):
@@ -89,7 +90,7 @@ def vllm_generate(model_dir, items, max_new_tokens: int = 1024, **llm_kwargs) ->
         requests.append(request)
     llm = LLM(model=str(model_dir), **llm_kwargs)
     outputs = llm.generate(requests, SamplingParams(**(sampling or {"temperature": 0.0})))
-    count_tokens = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
+    count_tokens = token_counter(tokenizer)
     return [
         prediction(record, out.outputs[0].text, "length" if out.outputs[0].finish_reason == "length" else "stop",
                    count_tokens)

@@ -80,6 +80,7 @@ def predictions_from_samples(samples_path: str | Path, count_tokens, max_new_tok
 def lmms_generate(model_dir, test_path, items, max_new_tokens: int) -> list[dict]:
     from transformers import AutoTokenizer
 
+    from scale.data.stats import token_counter
     from scale.models.families import family_of
 
     family = family_of(model_dir)
@@ -94,7 +95,6 @@ def lmms_generate(model_dir, test_path, items, max_new_tokens: int) -> list[dict
     if not logs:
         raise RuntimeError(f"lmms-eval wrote no samples for {task} (it exits 0 on failure); see its output above")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    rows = predictions_from_samples(logs[-1], lambda t: len(tokenizer(t, add_special_tokens=False)["input_ids"]),
-                                    max_new_tokens)
+    rows = predictions_from_samples(logs[-1], token_counter(tokenizer), max_new_tokens)
     order = {record["id"]: i for i, (record, _) in enumerate(items)}
     return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])

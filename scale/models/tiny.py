@@ -46,6 +46,16 @@ class TinySizes:
         return self.hidden_size // self.num_heads
 
 
+def tokenizer_corpus(records: Iterable[dict]) -> list[str]:
+    """What a tiny tokenizer is trained on: every text of the records, the prompts built from them
+    (choices as the model sees them) and the instruction, so all of it tokenizes compactly."""
+    from scale.data.records import iter_texts
+    from scale.prompts import INSTRUCTION, question_text
+
+    records = list(records)
+    return list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
+
+
 SPECIAL_TOKENS = {
     "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                    "<|image_pad|>", "<|video_pad|>"],
