@@ -9,7 +9,7 @@ from scale.data.records import RecordError, read_records, validate_record, write
 GOOD = {
     "id": "q1", "image": "images/train/00000.png", "question": "Which colour?", "choices": ["red", "blue"],
     "answer": "B", "response": "<think>It is blue.</think>\n<answer>B</answer>", "source": "synthetic",
-    "qtype": "colour_at",
+    "qtype": "colour_most",
 }
 
 

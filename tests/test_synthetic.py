@@ -1,14 +1,20 @@
 """scale.data.synthetic: deterministic, valid, answerable from the picture, test disjoint from training."""
 
 import hashlib
+import re
 
 import pytest
 from PIL import Image
 
 from scale.answers import extract_answer
-from scale.data.records import read_records
+from scale.data.records import LETTERS, read_records
 from scale.data.synthetic import (
+    COLOURS,
+    SHAPES,
     answer_from_scene,
+    colour_counts,
+    most_common,
+    shape_counts,
     generate,
     read_scene,
     scene_key,
@@ -38,6 +44,22 @@ def test_training_responses_reach_the_gold_answer(synthetic_dir, dataset):
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
+def test_every_count_in_a_training_trace_is_read_off_its_picture(synthetic_dir, dataset):
+    for record in read_records(synthetic_dir / dataset / "train.jsonl"):
+        scene = read_scene(Image.open(synthetic_dir / dataset / record["image"]))
+        think = record["response"].split("</think>")[0]
+        colours = re.findall(r"y colour: ((?:\w+ \d+(?:, )?)+)\.", think)
+        shapes = re.findall(r"y shape: ((?:\w+ \d+(?:, )?)+)\.", think)
+        totals = re.findall(r"n total: (\d+) shapes", think)
+        assert colours and shapes and totals, record["id"]
+        for tallies, counts, keys in ((colours, colour_counts(scene), COLOURS), (shapes, shape_counts(scene), SHAPES)):
+            for text in tallies:
+                read = {k: int(v) for k, v in (pair.split() for pair in text.split(", "))}
+                assert read == {k: counts.get(k, 0) for k in keys}, record["id"]
+        assert {int(t) for t in totals} == {sum(item is not None for item in scene)}, record["id"]
+
+
+@pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
 @pytest.mark.parametrize("split", ["train", "test", "warmup"])
 def test_every_question_is_answerable_from_its_picture(synthetic_dir, dataset, split):
     for record in read_records(synthetic_dir / dataset / f"{split}.jsonl"):
@@ -46,10 +68,31 @@ def test_every_question_is_answerable_from_its_picture(synthetic_dir, dataset, s
 
 
 def test_both_qtypes_of_each_dataset_appear(synthetic_dir):
-    assert {r["qtype"] for r in read_records(synthetic_dir / "scienceqa" / "test.jsonl")} == {"colour_most", "colour_at"}
+    assert {r["qtype"] for r in read_records(synthetic_dir / "scienceqa" / "test.jsonl")} == {"colour_most", "shape_most"}
     assert {r["qtype"] for r in read_records(synthetic_dir / "iconqa" / "test.jsonl")} == {"fill_in_blank", "choose_txt"}
     for record in read_records(synthetic_dir / "scienceqa" / "test.jsonl"):
         assert 2 <= len(record["choices"]) <= 4
+
+
+def test_choices_keep_a_fixed_order_and_hold_the_answer(synthetic_dir):
+    order = {name: i for i, name in enumerate(list(COLOURS) + list(SHAPES))}
+    for dataset in ("scienceqa", "iconqa"):
+        for record in read_records(synthetic_dir / dataset / "test.jsonl"):
+            if record["choices"] is None:
+                continue
+            ranks = [order[c] for c in record["choices"]]
+            assert ranks == sorted(ranks), record["id"]
+            answer = record["answer"]
+            assert (record["choices"][LETTERS.index(answer)] if len(answer) == 1 else answer) in record["choices"]
+
+
+def test_ties_are_never_asked():
+    for dataset in ("scienceqa", "iconqa"):
+        for record, image in generate(dataset, "test", 60, seed=2):
+            scene = read_scene(image)
+            if record["qtype"] != "fill_in_blank":
+                counts = colour_counts(scene) if record["qtype"] == "colour_most" else shape_counts(scene)
+                assert most_common(counts) is not None, record["id"]
 
 
 def test_test_scenes_never_occur_in_training_or_warmup():

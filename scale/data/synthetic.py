@@ -1,17 +1,32 @@
 """Offline benchmarks shaped like ScienceQA and IconQA, drawn from seeded scenes.
 
 A scene is a 3×3 grid of cells, each empty or holding a filled shape
-(circle, square, triangle) in one of four colours. Questions need the picture:
+(circle, square, triangle) in one of four colours, on a mid-grey ground.
+Questions need the picture and ask about the whole of it:
 
 * ``scienceqa`` (multiple choice, 2–4 lettered choices, a context line):
-  ``colour_most`` (which colour appears most often) and ``colour_at``
-  (the colour of the shape in a named cell);
+  ``colour_most`` (which colour appears most often) and ``shape_most``
+  (which shape appears most often);
 * ``iconqa``: ``fill_in_blank`` (how many shapes, a number) and
-  ``choose_txt`` (which shape is in a named cell, answered with the text).
+  ``choose_txt`` (which shape appears most often, answered with the text).
 
-Training responses reason correct-by-construction: a ``<think>`` trace walks
-the grid row by row, works the question out, and double-checks until it is
-about ``think_ratio`` times longer than the answer part; then ``<answer>``.
+Why these and not questions about one named cell: a randomly initialised model
+of a few hundred thousand parameters learns whole-picture counts within a few
+hundred CPU steps, but not where a named cell sits (measured: still at chance
+after 1,000 steps). Choices keep a fixed order (red, green, blue, yellow;
+circle, square, triangle), as lettered options in real benchmarks often do.
+
+Why mid-grey: every family normalises pixels to roughly zero mean, so a grey
+ground is close to zero input and the shapes, not the background, drive the
+random vision features. On a white ground the features of different pictures
+share 90% of their norm and a tiny Qwen2.5-VL stays blind to the picture.
+
+Training responses reason correct-by-construction: a ``<think>`` trace counts
+the picture's shapes by colour, by shape and in total, works the question out,
+and checks its counts until it is about ``think_ratio`` times longer than the
+answer part; then ``<answer>``. (A row-by-row description, the first design,
+needs the positional reading the tiny models do not learn in minutes: after
+SFT they wrote garbled rows and never closed the think block.)
 Warm-up records (for the Base model) answer directly with an empty think block.
 
 Scenes are split by a hash of their layout: test scenes never occur in
@@ -34,13 +49,11 @@ from scale.data.records import LETTERS, write_records
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 160, 60), "blue": (30, 70, 220), "yellow": (230, 200, 20)}
 SHAPES = ("circle", "square", "triangle")
-ROWS = ("top", "middle", "bottom")
-COLUMNS = ("left", "centre", "right")
 DATASETS = ("scienceqa", "iconqa")
 SPLITS = ("train", "test", "warmup")
-QTYPES = {"scienceqa": ("colour_most", "colour_at"), "iconqa": ("fill_in_blank", "choose_txt")}
+QTYPES = {"scienceqa": ("colour_most", "shape_most"), "iconqa": ("fill_in_blank", "choose_txt")}
 TEST_SHARE = 10  # one scene layout in ten belongs to the test split
-BACKGROUND = (255, 255, 255)
+BACKGROUND = (128, 128, 128)
 CONTEXT = "Context: The picture shows coloured shapes placed on a three by three grid."
 
 
@@ -51,17 +64,6 @@ class Item:
 
 
 Scene = tuple  # nine cells, row-major, each an Item or None
-
-
-def cell_name(index: int) -> str:
-    row, column = divmod(index, 3)
-    if (row, column) == (1, 1):
-        return "centre"
-    if row == 1:
-        return f"middle {COLUMNS[column]}"
-    if column == 1:
-        return f"{ROWS[row]} centre"
-    return f"{ROWS[row]} {COLUMNS[column]}"
 
 
 def scene_key(scene: Scene) -> str:
@@ -128,86 +130,83 @@ def read_scene(image: Image.Image) -> Scene:
     return tuple(scene)
 
 
-def describe_rows(scene: Scene) -> list[str]:
-    sentences = []
-    for row in range(3):
-        parts = []
-        for column in range(3):
-            item = scene[row * 3 + column]
-            where = ("on the left", "in the centre", "on the right")[column]
-            parts.append(f"nothing {where}" if item is None else f"a {item.colour} {item.shape} {where}")
-        sentences.append(f"In the {ROWS[row]} row there is {', '.join(parts)}.")
-    return sentences
+def survey(scene: Scene) -> list[str]:
+    """The whole-picture facts every trace starts from: counts by colour, by shape, in total."""
+    colours, shapes = colour_counts(scene), shape_counts(scene)
+    return [
+        "By colour: " + ", ".join(f"{c} {colours.get(c, 0)}" for c in COLOURS) + ".",
+        "By shape: " + ", ".join(f"{s} {shapes.get(s, 0)}" for s in SHAPES) + ".",
+        f"In total: {sum(colours.values())} shapes.",
+    ]
 
 
 def colour_counts(scene: Scene) -> Counter:
     return Counter(item.colour for item in scene if item is not None)
 
 
+def shape_counts(scene: Scene) -> Counter:
+    return Counter(item.shape for item in scene if item is not None)
+
+
+def most_common(counts: Counter) -> str | None:
+    """The single most frequent key, or None on a tie (the question would have two answers)."""
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def pick_options(winner: str, pool: tuple[str, ...], rng: random.Random) -> list[str]:
+    """The winner and one to three others, in the pool's fixed order."""
+    others = rng.sample([x for x in pool if x != winner], rng.randint(1, len(pool) - 1))
+    return [x for x in pool if x == winner or x in others]
+
+
 # --- questions: each returns (question, choices, answer, reasoning steps) or None when it does not fit
 
 
+def _ask_most(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str,
+              lettered: bool):
+    winner = most_common(counts)
+    if winner is None:
+        return None
+    options = pick_options(winner, pool, rng)
+    steps = [
+        f"The question asks which {noun} appears most often.",
+        f"The {noun} that appears most often is {winner}, with {counts[winner]} shapes.",
+    ]
+    if lettered:
+        letter = LETTERS[options.index(winner)]
+        steps.append(f"Among the choices, {winner} is option {letter}.")
+        return f"Which {noun} appears most often in the picture?", options, letter, steps
+    steps.append(f"So the answer is {winner}, which is one of the choices.")
+    return f"Which {noun} appears most often in the picture?", options, winner, steps
+
+
 def ask_colour_most(scene: Scene, rng: random.Random):
-    counts = colour_counts(scene)
-    ranked = counts.most_common()
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return None  # no single most frequent colour
-    winner = ranked[0][0]
-    options = [winner] + rng.sample([c for c in COLOURS if c != winner], rng.randint(1, 3))
-    rng.shuffle(options)
-    letter = LETTERS[options.index(winner)]
-    tally = ", ".join(f"{colour} {counts.get(colour, 0)}" for colour in COLOURS)
-    steps = [
-        f"Now I count the shapes of each colour: {tally}.",
-        f"The colour that appears most often is {winner}, with {counts[winner]} shapes.",
-        f"Among the choices, {winner} is option {letter}.",
-    ]
-    return "Which colour appears most often in the picture?", options, letter, steps
+    return _ask_most(scene, rng, colour_counts(scene), tuple(COLOURS), "colour", lettered=True)
 
 
-def ask_colour_at(scene: Scene, rng: random.Random):
-    index = rng.choice([i for i, item in enumerate(scene) if item is not None])
-    item = scene[index]
-    options = [item.colour] + rng.sample([c for c in COLOURS if c != item.colour], rng.randint(1, 3))
-    rng.shuffle(options)
-    letter = LETTERS[options.index(item.colour)]
-    steps = [
-        f"The question asks about the {cell_name(index)} cell.",
-        f"The {cell_name(index)} cell holds a {item.colour} {item.shape}, so its colour is {item.colour}.",
-        f"Among the choices, {item.colour} is option {letter}.",
-    ]
-    return f"What colour is the shape in the {cell_name(index)} cell?", options, letter, steps
+def ask_shape_most(scene: Scene, rng: random.Random):
+    return _ask_most(scene, rng, shape_counts(scene), SHAPES, "shape", lettered=True)
 
 
 def ask_fill_in_blank(scene: Scene, rng: random.Random):
-    shapes = [item for item in scene if item is not None]
-    running = ", ".join(f"{n} ({item.colour} {item.shape})" for n, item in enumerate(shapes, 1))
+    total = sum(item is not None for item in scene)
     steps = [
-        f"Now I count every shape one by one: {running}.",
-        f"There are {len(shapes)} shapes in the picture.",
+        "The question asks how many shapes there are.",
+        f"Adding up the colours gives the same total, so there are {total} shapes in the picture.",
     ]
-    return "How many shapes are there in the picture?", None, str(len(shapes)), steps
+    return "How many shapes are there in the picture?", None, str(total), steps
 
 
 def ask_choose_txt(scene: Scene, rng: random.Random):
-    index = rng.choice([i for i, item in enumerate(scene) if item is not None])
-    item = scene[index]
-    options = list(SHAPES)
-    rng.shuffle(options)
-    options = options[: rng.randint(2, 3)]
-    if item.shape not in options:
-        options[rng.randrange(len(options))] = item.shape
-    steps = [
-        f"The question asks about the {cell_name(index)} cell.",
-        f"The {cell_name(index)} cell holds a {item.colour} {item.shape}.",
-        f"So the shape is a {item.shape}, which is one of the choices.",
-    ]
-    return f"Which shape is in the {cell_name(index)} cell?", options, item.shape, steps
+    return _ask_most(scene, rng, shape_counts(scene), SHAPES, "shape", lettered=False)
 
 
 ASK = {
     "colour_most": ask_colour_most,
-    "colour_at": ask_colour_at,
+    "shape_most": ask_shape_most,
     "fill_in_blank": ask_fill_in_blank,
     "choose_txt": ask_choose_txt,
 }
@@ -215,31 +214,31 @@ ASK = {
 
 def answer_from_scene(scene: Scene, record: dict) -> str:
     """The gold answer of a record, worked out again from a scene (for the answerability check)."""
-    question, choices, qtype = record["question"], record.get("choices"), record["qtype"]
+    qtype, choices = record["qtype"], record.get("choices")
     if qtype == "fill_in_blank":
         return str(sum(item is not None for item in scene))
-    if qtype == "colour_most":
-        ranked = colour_counts(scene).most_common()
-        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            raise ValueError(f"{record['id']}: no single most frequent colour")
-        return LETTERS[choices.index(ranked[0][0])]
-    index = next(i for i in range(9) if f"the {cell_name(i)} cell?" in question)
-    item = scene[index]
-    if item is None:
-        raise ValueError(f"{record['id']}: the {cell_name(index)} cell is empty")
-    return LETTERS[choices.index(item.colour)] if qtype == "colour_at" else item.shape
+    counts = colour_counts(scene) if qtype == "colour_most" else shape_counts(scene)
+    winner = most_common(counts)
+    if winner is None:
+        raise ValueError(f"{record['id']}: no single most frequent {'colour' if qtype == 'colour_most' else 'shape'}")
+    return winner if qtype == "choose_txt" else LETTERS[choices.index(winner)]
 
 
 def think_trace(scene: Scene, steps: list[str], answer_chars: int, think_ratio: float) -> str:
-    """Row-by-row description, the question's steps, then checks until the trace is long enough."""
-    rows = describe_rows(scene)
-    lines = ["I look at the picture row by row."] + rows + steps
+    """The survey, the question's steps, then checks of the survey until the trace is long enough.
+
+    Every fact in the trace is a whole-picture count, which a tiny model can learn to read off the
+    picture, and every check names what it checks, so a model can tell where the trace ends.
+    """
+    facts = survey(scene)
+    lines = ["I look at the whole picture and count what I see."] + facts + steps
     checks = 0
     while len(" ".join(lines)) < think_ratio * answer_chars and checks < 12:
         checks += 1
-        lines.append(f"Let me check again. {rows[(checks - 1) % 3]}")
+        fact = facts[(checks - 1) % 3]
+        lines.append(f"Check {checks}, {fact[0].lower()}{fact[1:]}")
         if checks % 3 == 0:
-            lines.append(f"That agrees with what I found: {steps[-1][0].lower()}{steps[-1][1:]}")
+            lines.append(f"The checks agree: {steps[-1][0].lower()}{steps[-1][1:]}")
     return " ".join(lines)
 
 
