@@ -7,7 +7,14 @@ import pytest
 from scale.data.records import read_items
 from scale.eval.generate import evaluate, hf_generate, vllm_request
 from scale.eval.predictions import FIELDS, prediction, read_predictions, write_predictions
-from scale.eval.score import bootstrap_interval, mcnemar_exact, paired_comparison, score, score_file
+from scale.eval.score import (
+    bootstrap_interval,
+    chance_levels,
+    mcnemar_exact,
+    paired_comparison,
+    score,
+    score_file,
+)
 
 
 @pytest.mark.parametrize("family", ["qwen2_5_vl", "gemma3", "llava_next"])
@@ -80,6 +87,20 @@ def test_undecodable_bytes_in_a_predictions_file_are_replaced(tmp_path):
     write_predictions(path, FIXTURE[:1])
     path.write_bytes(path.read_bytes().replace(b"two reds", b"two \xff reds"))
     assert "\ufffd" in read_predictions(path)[0]["output"]
+
+
+def test_chance_levels_by_hand():
+    records = [
+        {"qtype": "mc", "answer": "A", "choices": ["x", "y"]},
+        {"qtype": "mc", "answer": "A", "choices": ["x", "y", "z", "w"]},
+        {"qtype": "count", "answer": "3", "choices": None},
+        {"qtype": "count", "answer": "5", "choices": None},
+    ]
+    levels = chance_levels(records)
+    assert levels["uniform"] == pytest.approx(100 * (1 / 2 + 1 / 4 + 1 / 2 + 1 / 2) / 4)
+    assert levels["majority"] == pytest.approx(100 * (2 + 1) / 4)
+    with pytest.raises(ValueError):
+        chance_levels([])
 
 
 def test_mcnemar_exact_p_values_by_hand():

@@ -51,6 +51,27 @@ def score(predictions: list[dict], bootstrap: int = 1000, seed: int = 0) -> dict
     }
 
 
+def chance_levels(records: Sequence[dict]) -> dict:
+    """What guessing scores on a test set, the floor a trained model has to clear (percent).
+
+    ``uniform``: a uniform guess among the choices (open questions: among the
+    gold answers that occur in the set); ``majority``: the best constant answer
+    per question type, which also catches a model that learnt only the priors.
+    """
+    if not records:
+        raise ValueError("no records to compute chance levels for")
+    by_qtype: dict[str, list[dict]] = {}
+    for record in records:
+        by_qtype.setdefault(record["qtype"], []).append(record)
+    uniform = majority = 0.0
+    for chosen in by_qtype.values():
+        answers = [r["answer"] for r in chosen]
+        distinct = len(set(answers))
+        uniform += sum(1 / len(r["choices"]) if r.get("choices") else 1 / distinct for r in chosen)
+        majority += max(answers.count(a) for a in set(answers))
+    return {"uniform": 100 * uniform / len(records), "majority": 100 * majority / len(records)}
+
+
 def score_file(predictions_path, out_path, bootstrap: int = 1000, seed: int = 0) -> dict:
     metrics = score(read_predictions(predictions_path), bootstrap, seed)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
