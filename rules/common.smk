@@ -216,6 +216,10 @@ def stats_files(wildcards):
     return [f"{R}/data/{d}/stats/{MODELS[0]}.json" for d in DATASETS]
 
 
+def chance_files(wildcards):
+    return [layout.chance_file(R, d) for d in DATASETS]
+
+
 def test_files(wildcards):
     return [layout.data_file(R, d, "test") for d in DATASETS]
 

@@ -59,3 +59,16 @@ rule score:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
     shell:
         "scale score --predictions {input} --bootstrap {params.bootstrap} --out {output} > {log} 2>&1"
+
+
+rule chance_level:
+    input:
+        test_file,
+    output:
+        f"{R}/data/{{dataset}}/chance.json",
+    log:
+        f"{R}/logs/chance/{{dataset}}.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "scale chance --test {input} --out {output} > {log} 2>&1"

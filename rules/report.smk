@@ -5,6 +5,7 @@ rule table:
     input:
         metrics=table_inputs,
         significance=f"{R}/significance.csv",
+        chance=chance_files,
     output:
         csv=report(
             f"{R}/{{table}}.csv",
@@ -20,7 +21,7 @@ rule table:
         "../envs/report.yaml"
     shell:
         "scale table --table {wildcards.table} --metrics {input.metrics} "
-        "--significance {input.significance} "
+        "--significance {input.significance} --chance {input.chance} "
         "--csv {output.csv} --md {output.md} > {log} 2>&1"
 
 

@@ -106,10 +106,19 @@ def cmd_score(args) -> None:
     print(json.dumps({k: metrics[k] for k in ("n", "accuracy", "invalid_rate")}))
 
 
+def cmd_chance(args) -> None:
+    from scale.data.records import read_records
+    from scale.eval.score import chance_levels
+
+    levels = chance_levels(read_records(args.test))
+    Path(args.out).write_text(json.dumps(levels, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(levels))
+
+
 def cmd_table(args) -> None:
     from scale.report.tables import write_table
 
-    frame = write_table(args.metrics, args.table, args.csv, args.md, args.significance)
+    frame = write_table(args.metrics, args.table, args.csv, args.md, args.significance, args.chance)
     print(f"wrote {args.csv} and {args.md}: {len(frame)} rows")
 
 
@@ -326,10 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--files", nargs="*", default=[], help="NAME=path entries to link")
     sub.add_argument("--out", required=True)
 
+    sub = command("chance", cmd_chance, "What guessing scores on a test set (uniform and majority), as JSON.")
+    sub.add_argument("--test", required=True, help="test JSONL")
+    sub.add_argument("--out", required=True, help="chance.json path")
+
     sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"])
     sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
     sub.add_argument("--significance", help="significance.csv to show beside the table")
+    sub.add_argument("--chance", nargs="*", default=[],
+                     help="chance.json files, data/{dataset}/chance.json (accuracy tables show them)")
     sub.add_argument("--csv", required=True)
     sub.add_argument("--md", required=True)
     return parser

@@ -21,6 +21,10 @@ def data_file(results: str, dataset: str, split: str) -> str:
     return f"{results}/data/{dataset}/{split}.jsonl"
 
 
+def chance_file(results: str, dataset: str) -> str:
+    return f"{results}/data/{dataset}/chance.json"
+
+
 def images_dir(results: str, dataset: str, split: str) -> str:
     return f"{results}/data/{dataset}/images/{split}"
 

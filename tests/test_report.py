@@ -63,6 +63,22 @@ def test_every_number_written_equals_its_metrics_file(two_seed_metrics, tmp_path
     assert written.loc[0, "sft"] == pytest.approx(frame.loc[0, "sft"])
 
 
+def test_accuracy_tables_show_what_guessing_scores_per_dataset(two_seed_metrics, tmp_path):
+    chance = tmp_path / "data" / "scienceqa" / "chance.json"
+    chance.parent.mkdir(parents=True)
+    chance.write_text(json.dumps({"uniform": 36.5, "majority": 41.0}))
+    frame = write_table(two_seed_metrics, "table1", tmp_path / "t1.csv", tmp_path / "t1.md", chance_paths=[chance])
+    assert frame.loc[0, "chance_uniform"] == 36.5 and frame.loc[0, "chance_majority"] == 41.0
+    assert "| 36.50 / 41.00 |" in (tmp_path / "t1.md").read_text()
+    invalid = write_table(two_seed_metrics, "table2", tmp_path / "t2.csv", tmp_path / "t2.md", chance_paths=[chance])
+    assert "chance_uniform" not in invalid.columns  # guessing says nothing about invalid outputs
+    other = tmp_path / "data" / "iconqa" / "chance.json"
+    other.parent.mkdir()
+    other.write_text(chance.read_text())
+    with pytest.raises(ValueError, match="scienceqa"):
+        write_table(two_seed_metrics, "table1", tmp_path / "t1.csv", tmp_path / "t1.md", chance_paths=[other])
+
+
 def predictions_file(root, model, dataset, variant, seed, correct_ids, n=10):
     rows = [prediction({"id": str(i), "qtype": "q", "answer": "A"},
                        "<think>t</think><answer>A</answer>" if i in correct_ids else "<think>t</think><answer>B</answer>",

@@ -51,6 +51,7 @@ def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
         "evaluate_trained": (sft_runs + grpo_runs) * per_row,
         "score": len(models) * len(datasets) + (sft_runs + grpo_runs) * per_row,
         "token_stats": len(datasets),  # the think/answer imbalance, with the first model's tokenizer
+        "chance_level": len(datasets),
         "table": 3,
         **REPORT_JOBS,
         "all": 1,

@@ -4,6 +4,10 @@ Table 1: accuracy (%) of base, sft, scale_sft, grpo, scale_grpo.
 Table 2: invalid-output rate (%) of sft, scale_sft, grpo, scale_grpo.
 Table 3: the fixed-weight ablation, accuracy of sft, sft_fw, scale_sft, grpo_fw, scale_grpo.
 
+Accuracy tables carry ``chance_uniform`` and ``chance_majority`` per dataset
+when ``data/{dataset}/chance.json`` files are given: what guessing scores, the
+floor that makes a small model's numbers readable.
+
 Each cell is the mean over seeds (``{variant}_std`` beside it, the sample
 standard deviation, empty with one seed). The paper's value exists only for
 the paper config's model names; elsewhere it stays empty, never zero.
@@ -79,6 +83,18 @@ def with_paper(table_frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return out
 
 
+def with_chance(table_frame: pd.DataFrame, chance_paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Adds ``chance_uniform`` and ``chance_majority`` from ``{dataset}/chance.json`` files."""
+    levels = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in chance_paths}
+    missing = set(table_frame["dataset"]) - set(levels)
+    if missing:
+        raise ValueError(f"no chance.json for datasets {sorted(missing)}")
+    out = table_frame.copy()
+    for kind in ("uniform", "majority"):
+        out[f"chance_{kind}"] = [levels[d][kind] for d in out["dataset"]]
+    return out
+
+
 def _cell(mean, std, paper, delta) -> str:
     text = f"{mean:.2f}" if pd.isna(std) else f"{mean:.2f} ± {std:.2f}"
     if not pd.isna(paper):
@@ -91,7 +107,8 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
     lines = [f"## {spec['title']}", "",
              "Ours: mean ± std over seeds; in brackets the paper's value and our difference, where the paper "
              "has this model.", ""]
-    header = ["model", "dataset"] + spec["variants"]
+    chance = "chance_uniform" in frame.columns
+    header = ["model", "dataset"] + (["chance (uniform / majority)"] if chance else []) + spec["variants"]
     sig_columns = []
     # the paired tests compare accuracies, so they stand beside Table 1 only
     if spec.get("significance") and significance is not None and not significance.empty:
@@ -99,7 +116,10 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
         header += [f"{c} Δ [95% CI], p" for c in sig_columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in frame.iterrows():
-        cells = [row["model"], row["dataset"]] + [
+        cells = [row["model"], row["dataset"]]
+        if chance:
+            cells.append(f"{row['chance_uniform']:.2f} / {row['chance_majority']:.2f}")
+        cells += [
             _cell(row[v], row[f"{v}_std"], row.get(f"paper_{v}"), row.get(f"delta_{v}")) for v in spec["variants"]
         ]
         for comparison in sig_columns:
@@ -114,8 +134,10 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
     return "\n".join(lines) + "\n"
 
 
-def write_table(metrics_paths, table: str, csv_path, md_path, significance_csv=None) -> pd.DataFrame:
+def write_table(metrics_paths, table: str, csv_path, md_path, significance_csv=None, chance_paths=()) -> pd.DataFrame:
     frame = with_paper(build_table(collect_metrics(metrics_paths), table), table)
+    if chance_paths and TABLES[table]["metric"] == "accuracy":
+        frame = with_chance(frame, chance_paths)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(csv_path, index=False, float_format="%.4f")
     significance = pd.read_csv(significance_csv) if significance_csv else None
