@@ -37,11 +37,14 @@ def cmd_synth(args) -> None:
     n = args.n if args.n is not None else settings.get(args.split)
     if n is None:
         raise SystemExit(f"give --n, or --settings with a {args.split!r} count")
+    def pick(flag, key, default):
+        return flag if flag is not None else settings.get(key, default)
+
     path = write_split(
         args.out, args.dataset, args.split, n,
-        seed=settings.get("seed", args.seed),
-        image_size=settings.get("image_size", args.image_size),
-        think_ratio=settings.get("think_ratio", args.think_ratio),
+        seed=pick(args.seed, "seed", 0),
+        image_size=pick(args.image_size, "image_size", 84),
+        think_ratio=pick(args.think_ratio, "think_ratio", 30.0),
     )
     print(f"wrote {n} {args.dataset} {args.split} records to {path}")
 
@@ -224,30 +227,33 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--config", help=f"a config file; the settings are resolved from it ({selector_help})")
 
     sub = command("synth", cmd_synth, "Write one split of a synthetic ScienceQA- or IconQA-shaped benchmark.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"],
+                     help="scienceqa: lettered multiple choice; iconqa: fill-in-the-blank counts and choose-text")
     sub.add_argument("--split", required=True, choices=["train", "test", "warmup"],
                      help="train: with reasoning responses; test: no responses; warmup: direct answers")
     sub.add_argument("--n", type=int, help="number of records (default: the split's count in --settings)")
     sub.add_argument("--settings", type=_json,
                      help="the dataset's config entry as JSON: split counts, seed, image_size, think_ratio")
-    sub.add_argument("--seed", type=int, default=0)
-    sub.add_argument("--image-size", type=int, default=84, help="picture side in pixels (multiple of 3)")
-    sub.add_argument("--think-ratio", type=float, default=30.0,
-                     help="think trace length over answer length, in characters")
+    sub.add_argument("--seed", type=int, help="generator seed (default: --settings' seed, else 0)")
+    sub.add_argument("--image-size", type=int,
+                     help="picture side in pixels, a multiple of 3 (default: --settings' image_size, else 84)")
+    sub.add_argument("--think-ratio", type=float,
+                     help="think trace length over answer length, in characters (default: --settings', else 30)")
     sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
 
     sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
-    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"])
+    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"],
+                     help="architecture: Qwen2.5-VL, Gemma 3, or LLaVA-NeXT with a Mistral text model")
     sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
     sub.add_argument("--sizes", type=_json, default={}, help="TinySizes overrides as JSON, e.g. '{\"num_layers\": 4}'")
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--seed", type=int, default=0, help="seed of the random weights (same seed, same model)")
     sub.add_argument("--out", required=True, help="model directory to write")
 
     sub = command("warmup", cmd_warmup, "Direct-answer warm-up of a tiny model: the Base column's model.")
-    sub.add_argument("--model-dir", required=True)
+    sub.add_argument("--model-dir", required=True, help="the freshly built tiny model (scale build-tiny --out)")
     sub.add_argument("--train", nargs="+", required=True, help="warm-up JSONL files")
     spec_options(sub, "base/warmup")
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--seed", type=int, default=0, help="training seed (data order, dropout)")
     sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
 
     for name, func, help in (
@@ -259,50 +265,52 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--train", nargs="+", required=True, help="training JSONL files")
         spec_options(sub, "with --variant")
         sub.add_argument("--variant", help="variant name, with --config")
-        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--seed", type=int, default=0, help="training seed (data order, sampling, dropout)")
         sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
 
     sub = command("evaluate", cmd_evaluate, "Generate greedy answers for a test set and write predictions.jsonl.")
-    sub.add_argument("--model-dir", required=True)
+    sub.add_argument("--model-dir", required=True, help="model directory or hub id")
     sub.add_argument("--test", required=True, help="test JSONL")
-    sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"])
-    sub.add_argument("--batch-size", type=int, default=16)
-    sub.add_argument("--max-new-tokens", type=int, default=1024)
+    sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
+                     help="hf: batched transformers generation (CPU or GPU); vllm, lmms_eval: GPU only")
+    sub.add_argument("--batch-size", type=int, default=16, help="prompts generated together")
+    sub.add_argument("--max-new-tokens", type=int, default=1024,
+                     help="generation budget; an output cut here is counted as invalid if unclosed")
     sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
     sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
     sub.add_argument("--out", required=True, help="predictions.jsonl path")
 
     sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
-    sub.add_argument("--predictions", required=True)
+    sub.add_argument("--predictions", required=True, help="predictions.jsonl from scale evaluate")
     sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     sub.add_argument("--out", required=True, help="metrics.json path")
 
     sub = command("prepare-visionr1", cmd_prepare_visionr1,
                   "Filter one subset of the Vision-R1 cold-start corpus into train.jsonl + filter_report.json.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which subset to keep")
     sub.add_argument("--spec", type=_json, required=True,
                      help="JSON: root, subsets (source folders), image_root, annotation_files, min_kept_share")
     sub.add_argument("--out", required=True, help="dataset directory")
 
     sub = command("download-visionr1", cmd_download_visionr1,
                   "Download the Vision-R1-cold annotation files (run where the hub is reachable).")
-    sub.add_argument("--repo-id", default="Osilly/Vision-R1-cold")
-    sub.add_argument("--out", required=True)
+    sub.add_argument("--repo-id", default="Osilly/Vision-R1-cold", help="hub dataset holding the annotations")
+    sub.add_argument("--out", required=True, help="folder for the annotation files (the images go beside them)")
 
     sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"])
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which test set")
     sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id or local dir), name, split")
     sub.add_argument("--out", required=True, help="dataset directory")
 
     sub = command("stats", cmd_stats, "Think vs answer token counts of a training set, with a model's tokenizer.")
-    sub.add_argument("--train", required=True)
+    sub.add_argument("--train", required=True, help="training JSONL with responses")
     sub.add_argument("--tokenizer", required=True, help="model directory or hub id")
     sub.add_argument("--out", required=True, help="stats.json path")
 
     sub = command("significance", cmd_significance, "Paired tests: SCALe-SFT vs SFT and SCALe-GRPO vs GRPO per row.")
     sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
-    sub.add_argument("--bootstrap", type=int, default=1000)
+    sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
     sub.add_argument("--out", required=True, help="significance.csv")
 
     sub = command("cost", cmd_cost, "Wall time and tokens of each training run, and SCALe-SFT / (SFT + GRPO).")
@@ -311,42 +319,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="cost.csv")
 
     sub = command("figures", cmd_figures, "Draw the report's figures (PNG).")
-    sub.add_argument("--train-logs", nargs="+", required=True)
-    sub.add_argument("--table1", required=True)
-    sub.add_argument("--table2", required=True)
+    sub.add_argument("--train-logs", nargs="+", required=True, help="train_log.jsonl files of the SFT runs")
+    sub.add_argument("--table1", required=True, help="table1.csv")
+    sub.add_argument("--table2", required=True, help="table2.csv")
     sub.add_argument("--stats", nargs="+", required=True, help="data stats.json files")
-    sub.add_argument("--metrics", nargs="+", required=True)
-    sub.add_argument("--cost", required=True)
-    sub.add_argument("--out-dir", required=True)
+    sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
+    sub.add_argument("--cost", required=True, help="cost.csv")
+    sub.add_argument("--out-dir", required=True, help="folder for the PNG files")
 
     sub = command("qualitative", cmd_qualitative, "Examples where SFT and SCALe-SFT disagree.")
-    sub.add_argument("--predictions", nargs="+", required=True)
+    sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
     sub.add_argument("--test", nargs="+", required=True, help="DATASET=path/to/test.jsonl")
-    sub.add_argument("--per-row", type=int, default=3)
-    sub.add_argument("--out", required=True)
+    sub.add_argument("--per-row", type=int, default=3, help="examples per model and dataset")
+    sub.add_argument("--out", required=True, help="qualitative.md")
 
     sub = command("report", cmd_report, "Write report.md linking tables, figures and files.")
-    sub.add_argument("--results-dir", required=True)
+    sub.add_argument("--results-dir", required=True, help="the config's results_dir (links are relative to it)")
     group = sub.add_mutually_exclusive_group(required=True)
     group.add_argument("--config", help="the config file used")
     group.add_argument("--spec", type=_json, help="the config used, as JSON")
     sub.add_argument("--tables", nargs="+", required=True, help="table markdown files")
-    sub.add_argument("--figures", nargs="+", required=True)
+    sub.add_argument("--figures", nargs="+", required=True, help="PNG files to show")
     sub.add_argument("--files", nargs="*", default=[], help="NAME=path entries to link")
-    sub.add_argument("--out", required=True)
+    sub.add_argument("--out", required=True, help="report.md")
 
     sub = command("chance", cmd_chance, "What guessing scores on a test set (uniform and majority), as JSON.")
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--out", required=True, help="chance.json path")
 
     sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
-    sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"])
+    sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"],
+                     help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation")
     sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
     sub.add_argument("--significance", help="significance.csv to show beside the table")
     sub.add_argument("--chance", nargs="*", default=[],
                      help="chance.json files, data/{dataset}/chance.json (accuracy tables show them)")
-    sub.add_argument("--csv", required=True)
-    sub.add_argument("--md", required=True)
+    sub.add_argument("--csv", required=True, help="CSV path")
+    sub.add_argument("--md", required=True, help="markdown path")
     return parser
 
 
