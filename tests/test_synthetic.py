@@ -115,6 +115,15 @@ def test_think_ratio_sets_how_long_the_reasoning_is():
     assert mean_ratio(40) > 1.5 * mean_ratio(10)
 
 
+def test_iconqa_warmup_also_asks_what_one_colour_or_shape_counts_to(synthetic_dir):
+    perception = {"count_colour", "count_shape"}
+    for dataset, own in (("scienceqa", {"colour_most", "shape_most"}), ("iconqa", {"fill_in_blank", "choose_txt"})):
+        warmup = {r["qtype"] for r in read_records(synthetic_dir / dataset / "warmup.jsonl")}
+        assert warmup == (own | perception if dataset == "iconqa" else own)
+        for split in ("train", "test"):
+            assert {r["qtype"] for r in read_records(synthetic_dir / dataset / f"{split}.jsonl")} == own
+
+
 def test_warmup_records_answer_directly_with_an_empty_think_block(synthetic_dir):
     for record in read_records(synthetic_dir / "iconqa" / "warmup.jsonl"):
         assert record["response"] == f"<think>\n</think>\n<answer>{record['answer']}</answer>"
