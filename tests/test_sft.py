@@ -155,6 +155,54 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
 
 
+def test_a_run_with_other_settings_never_resumes_from_an_earlier_runs_checkpoints(tiny_models, four_samples, tmp_path):
+    training = dict(FAST, max_steps=4, save_steps=2, save_total_limit=10)
+    first = train_sft(tiny_models["gemma3"], four_samples, tmp_path / "run", loss="ce", training=training)
+    assert first["resumed_from"] is None
+    assert (tmp_path / "run.checkpoints" / "checkpoint-4").exists()  # they outlive the finished run
+    second = train_sft(tiny_models["gemma3"], four_samples, tmp_path / "run", loss="ce",
+                       training=dict(training, learning_rate=1e-3))
+    assert second["resumed_from"] is None and second["steps"] == 4
+    assert [l["step"] for l in log_lines(tmp_path / "run")] == [1, 2, 3, 4]
+
+
+def test_run_key_changes_with_settings_and_with_rewritten_inputs(tmp_path):
+    from scale.train.runs import run_key
+
+    model, data = tmp_path / "model", tmp_path / "train.jsonl"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    data.write_text("a\n")
+    key = run_key([model, data], {"lr": 1})
+    assert run_key([model, data], {"lr": 1}) == key
+    assert run_key([model, data], {"lr": 2}) != key
+    assert run_key(["org/hub-model", data], {"lr": 1}) != key
+    data.write_text("ab\n")  # an upstream rule rewrote the data
+    assert run_key([model, data], {"lr": 1}) != key
+    key = run_key([model, data], {"lr": 1})
+    (model / "config.json").write_text("{}")  # the model was rebuilt, same bytes, new file
+    import os
+    os.utime(model / "config.json", ns=(1, 1))
+    assert run_key([model, data], {"lr": 1}) != key
+
+
+def test_stale_checkpoints_are_discarded_and_the_new_key_recorded(tmp_path, capsys):
+    from scale.train.runs import discard_stale_checkpoints, last_complete_checkpoint
+
+    directory = tmp_path / "run.checkpoints"
+    (directory / "checkpoint-5").mkdir(parents=True)
+    (directory / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    assert discard_stale_checkpoints(directory, "run-a") == 1  # no key: written before keys existed
+    assert "discarding 1 checkpoint(s)" in capsys.readouterr().out
+    (directory / "checkpoint-5").mkdir()
+    (directory / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    assert discard_stale_checkpoints(directory, "run-a") == 0  # the same run: kept for resuming
+    assert last_complete_checkpoint(directory) == str(directory / "checkpoint-5")
+    assert discard_stale_checkpoints(directory, "run-b") == 1
+    assert last_complete_checkpoint(directory) is None
+    assert json.loads((directory / "run_key.json").read_text()) == {"key": "run-b"}
+
+
 def test_resume_skips_a_checkpoint_left_half_written_by_a_kill(tmp_path):
     from scale.train.runs import last_complete_checkpoint
 

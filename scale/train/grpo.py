@@ -94,7 +94,10 @@ def train_grpo(
         reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    last = runs.last_complete_checkpoint(args.output_dir)
+    paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
+    key = runs.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
+                                                 use_vllm=use_vllm, seed=seed))
+    last = runs.resume_point(trainer, key)
     trainer.train(resume_from_checkpoint=last)
     runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {

@@ -4,18 +4,22 @@ A run directory holds ``model/`` (appears only when complete: written aside,
 then renamed), ``train_log.jsonl`` (one line per logging step) and
 ``run.json`` (config, seed, versions, wall time, tokens, dropped samples).
 Checkpoints live in a sibling ``checkpoints/`` folder that Snakemake does not
-own, so a killed run resumes from its last checkpoint instead of step 0.
+own, so a killed run resumes from its last checkpoint instead of step 0. That
+folder also outlives a finished run, so it carries the key of the run that wrote
+it: a run whose inputs or settings differ discards it and starts from step 0,
+instead of resuming another run's weights.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from scale.data.records import load_image
 
@@ -80,6 +84,54 @@ def last_complete_checkpoint(directory: str | Path) -> str | None:
             continue
         return str(checkpoint)
     return None
+
+
+RUN_KEY_FILE = "run_key.json"
+
+
+def run_key(inputs: Iterable[str | Path], settings: Mapping[str, Any]) -> str:
+    """What makes two attempts the same run: the settings, and every input file's name, size and
+    modification time (a rebuilt upstream output gets a new one; a killed job's inputs keep theirs).
+    Contents are not hashed: a paper-scale checkpoint is many GB. An input that is not a local path
+    (a hub id) counts by its name."""
+    entries = []
+    for item in inputs:
+        path = Path(item)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.exists():
+                stat = file.stat()
+                entries.append([str(file), stat.st_size, stat.st_mtime_ns])
+            else:
+                entries.append([str(file), None, None])
+    text = json.dumps({"inputs": entries, "settings": settings}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def discard_stale_checkpoints(directory: str | Path, key: str) -> int:
+    """Delete ``directory`` unless the run with this ``key`` wrote it (no key counts as another run),
+    then record ``key`` there for the next attempt; return how many checkpoints were discarded."""
+    directory = Path(directory)
+    key_file = directory / RUN_KEY_FILE
+    stale = 0
+    if directory.is_dir():
+        recorded = json.loads(key_file.read_text())["key"] if key_file.exists() else None
+        if recorded != key:
+            stale = len(list(directory.glob("checkpoint-*")))
+            print(f"discarding {stale} checkpoint(s) in {directory}: written by a run with other inputs or settings")
+            shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(json.dumps({"key": key}) + "\n")
+    return stale
+
+
+def resume_point(trainer, key: str) -> str | None:
+    """The checkpoint this run resumes from, or None for step 0: the main process clears another
+    run's checkpoints, every process waits for it, then all pick the same newest complete one."""
+    if trainer.accelerator.is_main_process:
+        discard_stale_checkpoints(trainer.args.output_dir, key)
+    trainer.accelerator.wait_for_everyone()
+    return last_complete_checkpoint(trainer.args.output_dir)
 
 
 def load_images(items: list[tuple[dict, Path]]) -> list[list]:

@@ -164,7 +164,10 @@ def train_sft(
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    last = runs.last_complete_checkpoint(args.output_dir)
+    paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
+    key = runs.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
+                                                 training=training, lora=lora, seed=seed))
+    last = runs.resume_point(trainer, key)
     result = trainer.train(resume_from_checkpoint=last)
     runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {
@@ -175,7 +178,7 @@ def train_sft(
         "seed": seed,
         "model_dir": str(model_dir),
         "family": family.name,
-        "train_paths": [str(p) for p in ([train_paths] if isinstance(train_paths, (str, Path)) else train_paths)],
+        "train_paths": [str(p) for p in paths],
         "samples": len(items),
         "samples_trained": len(records),
         "dropped_overlong": dropped,
