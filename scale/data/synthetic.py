@@ -15,10 +15,10 @@ The ``iconqa`` warm-up split (part of the Base model's training) also asks
 one shape): the perception a pretrained VLM brings to SFT, and what the training
 traces are made of. Measured on the default (one seed, 100 test questions per
 dataset), the mean SFT accuracy over the six model/dataset rows rose from 37.5%
-without them to 43.8–45.0% in the two runs with them (Gemma 3 and LLaVA-NeXT on
-iconqa: 18% and 22% before, 31–45% and 38–42% after). The traces still seldom
-get every per-colour count right (0–5% of outputs); the gain is in the totals
-and the answers. Asked in both warm-up splits they cost scienceqa's Base its
+without them to 40.0–45.0% in the three runs with them (Gemma 3 and LLaVA-NeXT
+on iconqa: 18% and 22% before, 29–45% and 32–42% after). The traces still
+seldom get every per-colour count right (0–5% of outputs); the gain is in the
+totals and the answers. Asked in both warm-up splits they cost scienceqa's Base its
 sight (Gemma 3 and LLaVA-NeXT fell to the majority answer), so they stay in
 IconQA's, the counting benchmark; the Base model learns from both splits.
 
