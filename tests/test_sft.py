@@ -190,6 +190,9 @@ def test_stale_checkpoints_are_discarded_and_the_new_key_recorded(tmp_path, caps
     from scale.train.runs import discard_stale_checkpoints, last_complete_checkpoint
 
     directory = tmp_path / "run.checkpoints"
+    directory.mkdir()
+    assert discard_stale_checkpoints(directory, "run-0") == 0  # the empty folder a fresh Trainer makes
+    assert capsys.readouterr().out == ""
     (directory / "checkpoint-5").mkdir(parents=True)
     (directory / "checkpoint-5" / "trainer_state.json").write_text("{}")
     assert discard_stale_checkpoints(directory, "run-a") == 1  # no key: written before keys existed

@@ -118,7 +118,8 @@ def discard_stale_checkpoints(directory: str | Path, key: str) -> int:
         recorded = json.loads(key_file.read_text())["key"] if key_file.exists() else None
         if recorded != key:
             stale = len(list(directory.glob("checkpoint-*")))
-            print(f"discarding {stale} checkpoint(s) in {directory}: written by a run with other inputs or settings")
+            if stale:  # a fresh run's folder (the Trainer makes it) holds none: nothing to report
+                print(f"discarding {stale} checkpoint(s) in {directory}: written by a run with other inputs or settings")
             shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     key_file.write_text(json.dumps({"key": key}) + "\n")
