@@ -88,15 +88,18 @@ def read_records(path: str | Path, require_response: bool = False) -> list[dict]
     return records
 
 
+def as_path_list(paths) -> list:
+    """One path, or several, as a list: what every reader of training files accepts."""
+    return [paths] if isinstance(paths, (str, Path)) else list(paths)
+
+
 def read_items(paths, require_response: bool = False) -> list[tuple[dict, Path]]:
     """Validated records of one or more JSONL files, each paired with its dataset directory.
 
     Image paths in records are relative to the dataset directory, which is the
     JSONL file's own folder (``data/{dataset}/train.jsonl`` beside ``images/``).
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    return [(record, Path(path).parent) for path in paths for record in read_records(path, require_response)]
+    return [(record, Path(path).parent) for path in as_path_list(paths) for record in read_records(path, require_response)]
 
 
 def load_image(record: dict, data_dir: str | Path):

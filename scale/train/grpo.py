@@ -73,7 +73,7 @@ def train_grpo(
     """GRPO on the prompts of ``train_paths`` from ``model_dir`` into ``out_dir/model``."""
     from trl import GRPOTrainer
 
-    from scale.data.records import read_items
+    from scale.data.records import as_path_list, read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.train import runs
 
@@ -94,7 +94,7 @@ def train_grpo(
         reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
+    paths = as_path_list(train_paths)
     key = runs.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
                                                  use_vllm=use_vllm, seed=seed))
     last = runs.resume_point(trainer, key)

@@ -126,7 +126,7 @@ def train_sft(
     import time
 
 
-    from scale.data.records import read_items
+    from scale.data.records import as_path_list, read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.prompts import training_messages
     from scale.train import runs
@@ -164,7 +164,7 @@ def train_sft(
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
+    paths = as_path_list(train_paths)
     key = runs.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
                                                  training=training, lora=lora, seed=seed))
     last = runs.resume_point(trainer, key)
