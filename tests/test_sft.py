@@ -234,3 +234,9 @@ def test_lora_with_gradient_checkpointing_trains_adapters_and_saves_a_merged_mod
     changed = {k for k in initial if not torch.equal(initial[k], merged[k])}
     assert changed and all("language_model" in k and "proj" in k for k in changed), sorted(changed)[:5]
     load_model(tmp_path / "model")
+
+
+def test_training_files_given_as_a_generator_are_all_recorded(tiny_models, four_samples, tmp_path):
+    summary = train_sft(tiny_models["gemma3"], (p for p in [four_samples]), tmp_path / "run", loss="ce",
+                        training=dict(FAST, max_steps=1))
+    assert summary["train_paths"] == [str(four_samples)] and summary["samples"] == 4

@@ -88,13 +88,13 @@ def train_grpo(
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     peft_config = runs.lora_config(lora, family) if lora else None
-    items = read_items(train_paths)
+    paths = as_path_list(train_paths)  # once: a generator would be spent by the first reader
+    items = read_items(paths)
     trainer = GRPOTrainer(
         model=model, args=args, train_dataset=grpo_dataset(items), processing_class=processor,
         reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    paths = as_path_list(train_paths)
     key = runs.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
                                                  use_vllm=use_vllm, seed=seed))
     last = runs.resume_point(trainer, key)

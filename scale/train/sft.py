@@ -146,7 +146,8 @@ def train_sft(
 
         model = get_peft_model(model, runs.lora_config(lora, family))
 
-    items = read_items(train_paths, require_response=True)
+    paths = as_path_list(train_paths)  # once: a generator would be spent by the first reader
+    items = read_items(paths, require_response=True)
     records, images, dropped = runs.drop_overlong(
         processor, [record for record, _ in items], runs.load_images(items), training_messages, args.max_length
     )
@@ -164,7 +165,6 @@ def train_sft(
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
     )
-    paths = as_path_list(train_paths)
     key = runs.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
                                                  training=training, lora=lora, seed=seed))
     last = runs.resume_point(trainer, key)
