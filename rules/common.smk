@@ -1,15 +1,32 @@
 # Config validation and the path helpers every rule uses; logic lives in `scale`.
 import json
 import re
+import shlex
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from scale import config as scale_config
-from scale import layout
+from scale import grid, layout
 
 validate(config, "../scale/schemas/config.schema.yaml")
 scale_config.validate_config(config)
+
+# Every job runs this checkout's `scale` package, in whatever environment runs it: the conda envs
+# of envs/ hold only its dependencies, since Snakemake creates them from copies under
+# .snakemake/conda/, where no path relative to the project holds. Jobs never reach a hub: the
+# fetch rules, run on the login node, are the only ones that turn that off again.
+PROJECT = Path(workflow.current_basedir).resolve().parent  # this file lives in rules/
+
+
+# `scale` in a rule's command is this shell function, never an installed console script.
+shell.prefix(
+    "set -euo pipefail; "
+    # braces doubled: Snakemake formats the prefix like a rule's command
+    f"export PYTHONPATH={shlex.quote(str(PROJECT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
+    'scale() {{ python -m scale.cli "$@"; }}; '
+)
 
 R = config["results_dir"]
 MODELS = list(config["models"])
@@ -58,16 +75,19 @@ def warmup_files(wildcards):
 
 
 def base_model_input(wildcards):
-    """The base model directory as a file dependency (tiny builds), or nothing (a hub checkpoint)."""
+    """The base model directory: the warmed-up tiny build, or the checkpoint fetched on the login node."""
     if scale_config.is_tiny(config, wildcards.model):
         return layout.base_model_dir(R, wildcards.model)
-    return []
+    return layout.checkpoint_dir(R, wildcards.model)
 
 
-def base_model_location(wildcards):
-    if scale_config.is_tiny(config, wildcards.model):
-        return layout.base_model_dir(R, wildcards.model)
+def model_checkpoint(wildcards):
     return config["models"][wildcards.model]["checkpoint"]
+
+
+def stand_in(kind):
+    """The rehearsal's settings for building ``kind`` offline (JSON ``null`` at paper scale: download)."""
+    return as_json(config.get("stand_ins", {}).get(kind))
 
 
 def visionr1_annotation_files():
@@ -76,6 +96,10 @@ def visionr1_annotation_files():
     settings = config["data"]["visionr1"]
     names = settings.get("annotation_files", ANNOTATION_FILES)
     return [f"{settings['root']}/{name}" for name in names]
+
+
+def fetched_test_set(wildcards):
+    return layout.test_source_dir(R, wildcards.dataset)
 
 
 def visionr1_settings(wildcards):
@@ -129,28 +153,8 @@ def eval_settings(wildcards):
     return as_json(scale_config.eval_spec(config))
 
 
-def metrics_files(variants, models=None):
-    """metrics.json of every (model, dataset, variant, seed) cell; base once per row."""
-    files = []
-    for model in models or MODELS:
-        for dataset in DATASETS:
-            for variant in variants:
-                if variant == "base":
-                    files.append(layout.metrics_file(R, model, dataset, "base"))
-                else:
-                    files += [
-                        layout.metrics_file(R, model, dataset, variant, s)
-                        for s in SEEDS
-                    ]
-    return files
-
-
 def table_inputs(wildcards):
-    from scale.report.tables import TABLES
-
-    table = wildcards.table
-    models = scale_config.ablation_models(config) if table == "table3" else None
-    return metrics_files(TABLES[table]["variants"], models)
+    return grid.table_metrics(config, wildcards.table)
 
 
 def model_family(wildcards):
@@ -167,15 +171,16 @@ FIGURES = [
 ]
 
 
+def figure_output(name):
+    """One figure file, labelled by its own name in Snakemake's HTML report (an output without
+    wildcards cannot take its label from one)."""
+    return report(
+        f"{R}/figures/{name}.png", category="Figures", labels={"figure": name}
+    )
+
+
 def trained_cells():
-    """(model, dataset, variant, seed) of every training run in the grid."""
-    return [
-        (model, dataset, variant, seed)
-        for model in MODELS
-        for variant in scale_config.variants_for(config, model)
-        for dataset in DATASETS
-        for seed in SEEDS
-    ]
+    return grid.trained_cells(config)
 
 
 def comparison_predictions(wildcards):
@@ -207,9 +212,7 @@ def train_benchmarks(wildcards):
 
 
 def all_metrics(wildcards):
-    return metrics_files(["base"]) + [
-        layout.metrics_file(R, m, d, v, s) for m, d, v, s in trained_cells()
-    ]
+    return grid.all_metrics(config)
 
 
 def stats_files(wildcards):
@@ -229,14 +232,8 @@ def test_file_arguments(wildcards):
 
 
 def table_markdowns(wildcards):
-    tables = ["table1", "table2"] + (
-        ["table3"] if scale_config.ablation_models(config) else []
-    )
-    return [f"{R}/{t}.md" for t in tables]
+    return [f"{R}/{t}.md" for t in grid.tables(config)]
 
 
 def all_targets():
-    tables = ["table1", "table2"] + (
-        ["table3"] if scale_config.ablation_models(config) else []
-    )
-    return [f"{R}/{t}.csv" for t in tables] + [f"{R}/report.md"]
+    return [f"{R}/{t}.csv" for t in grid.tables(config)] + [f"{R}/report.md"]

@@ -25,7 +25,7 @@ else:
 
     localrules:
         download_visionr1,
-        prepare_test_set,
+        fetch_test_set,
 
     rule download_visionr1:
         output:
@@ -37,8 +37,24 @@ else:
         params:
             repo_id=config["data"]["visionr1"].get("repo_id", "Osilly/Vision-R1-cold"),
             root=config["data"]["visionr1"]["root"],
+            stand_in=stand_in("visionr1"),
         shell:
-            "scale download-visionr1 --repo-id {params.repo_id} --out {params.root} > {log} 2>&1"
+            "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale download-visionr1 --repo-id {params.repo_id} --stand-in {params.stand_in:q} "
+            "--out {params.root} > {log} 2>&1"
+
+    rule fetch_test_set:
+        output:
+            directory(f"{R}/hub/test_sets/{{dataset}}"),
+        log:
+            f"{R}/logs/download/test_set-{{dataset}}.log",
+        conda:
+            "../envs/train.yaml"
+        params:
+            settings=test_source_settings,
+            stand_in=stand_in("test_sets"),
+        shell:
+            "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale fetch-test-set --dataset {wildcards.dataset} --spec {params.settings:q} "
+            "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
 
     rule prepare_train_set:
         input:
@@ -63,18 +79,19 @@ else:
             "--out {params.dataset_dir} > {log} 2>&1"
 
     rule prepare_test_set:
+        input:
+            fetched_test_set,
         output:
             records=f"{R}/data/{{dataset}}/test.jsonl",
             images=directory(f"{R}/data/{{dataset}}/images/test"),
         log:
             f"{R}/logs/prepare_test/{{dataset}}.log",
         conda:
-            "../envs/eval.yaml"
+            "../envs/train.yaml"
         params:
-            settings=test_source_settings,
             dataset_dir=f"{R}/data/{{dataset}}",
         shell:
-            "scale prepare-test --dataset {wildcards.dataset} --spec {params.settings:q} "
+            "scale prepare-test --dataset {wildcards.dataset} --source {input} "
             "--out {params.dataset_dir} > {log} 2>&1"
 
 
@@ -88,7 +105,5 @@ rule token_stats:
         f"{R}/logs/stats/{{dataset}}-{{model}}.log",
     conda:
         "../envs/train.yaml"
-    params:
-        tokenizer=base_model_location,
     shell:
-        "scale stats --train {input.train} --tokenizer {params.tokenizer} --out {output} > {log} 2>&1"
+        "scale stats --train {input.train} --tokenizer {input.tokenizer} --out {output} > {log} 2>&1"

@@ -18,9 +18,8 @@ rule evaluate_base:
         mem_mb=4000,
     params:
         settings=eval_settings,
-        model=base_model_location,
     shell:
-        "OMP_NUM_THREADS={threads} scale evaluate --model-dir {params.model} --test {input.test} "
+        "OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
 
 

@@ -1,4 +1,25 @@
-# Base models: tiny offline builds, warmed up on direct answers (the paper scale starts from hub checkpoints).
+# Base models: tiny offline builds, warmed up on direct answers; or hub checkpoints, fetched on the
+# login node (the rehearsal builds hub-shaped stand-ins there instead).
+
+
+localrules:
+    fetch_checkpoint,
+
+
+rule fetch_checkpoint:
+    output:
+        directory(f"{R}/hub/checkpoints/{{model}}"),
+    log:
+        f"{R}/logs/download/checkpoint-{{model}}.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        checkpoint=model_checkpoint,
+        family=model_family,
+        stand_in=stand_in("models"),
+    shell:
+        "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale fetch-checkpoint --checkpoint {params.checkpoint} --family {params.family} "
+        "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
 
 
 rule build_tiny_model:

@@ -68,11 +68,7 @@ rule figures:
         metrics=all_metrics,
         cost=f"{R}/cost.csv",
     output:
-        report(
-            expand(f"{R}/figures/{{name}}.png", name=FIGURES),
-            category="Figures",
-            labels={"figure": "{name}"},
-        ),
+        [figure_output(name) for name in FIGURES],
     log:
         f"{R}/logs/report/figures.log",
     conda:

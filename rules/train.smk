@@ -22,11 +22,10 @@ rule train_sft:
         mem_mb=6000,
     params:
         settings=sft_settings,
-        base=base_model_location,
         run_dir=f"{R}/runs/{{model}}/{{dataset}}/{{sft_variant}}/seed{{seed}}",
         launcher=launcher("sft"),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} train-sft --model-dir {params.base} --train {input.train} "
+        "OMP_NUM_THREADS={threads} {params.launcher} train-sft --model-dir {input.base} --train {input.train} "
         "--spec {params.settings:q} --seed {wildcards.seed} --out {params.run_dir} > {log} 2>&1"
 
 

@@ -140,21 +140,34 @@ def cmd_prepare_visionr1(args) -> None:
 
 
 def cmd_download_visionr1(args) -> None:
-    from huggingface_hub import snapshot_download
-
     from scale.data.visionr1 import ANNOTATION_FILES
+    from scale.hub import fetch_visionr1
 
-    path = snapshot_download(args.repo_id, repo_type="dataset", local_dir=args.out,
-                             allow_patterns=list(ANNOTATION_FILES))
-    print(f"annotations in {path}; fetch the images from LLaVA-CoT-100k and Mulberry-SFT into the same folder")
+    found = fetch_visionr1(args.repo_id, args.out, args.annotation_files or ANNOTATION_FILES, args.stand_in)
+    if args.stand_in is None:
+        print(f"annotations in {found}; fetch the images from LLaVA-CoT-100k and Mulberry-SFT into the same folder")
+    else:
+        print(f"wrote the Vision-R1 fixture to {args.out}: {json.dumps(found)}")
+
+
+def cmd_fetch_checkpoint(args) -> None:
+    from scale.hub import fetch_checkpoint
+
+    out = fetch_checkpoint(args.checkpoint, args.family, args.out, args.stand_in)
+    print(f"{args.checkpoint} in {out}" + (" (a hub-shaped stand-in)" if args.stand_in is not None else ""))
+
+
+def cmd_fetch_test_set(args) -> None:
+    from scale.hub import fetch_test_set
+
+    out = fetch_test_set(args.dataset, args.spec, args.out, args.stand_in)
+    print(f"{args.dataset} test split saved in {out}")
 
 
 def cmd_prepare_test(args) -> None:
     from scale.data.benchmarks import convert_test_set, load_rows
 
-    settings = args.spec
-    rows = load_rows(settings["source"], settings.get("name"), settings.get("split", "test"))
-    report = convert_test_set(args.dataset, rows, args.out)
+    report = convert_test_set(args.dataset, load_rows(args.source), args.out)
     print(json.dumps(report))
 
 
@@ -296,11 +309,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("download-visionr1", cmd_download_visionr1,
                   "Download the Vision-R1-cold annotation files (run where the hub is reachable).")
     sub.add_argument("--repo-id", default="Osilly/Vision-R1-cold", help="hub dataset holding the annotations")
+    sub.add_argument("--annotation-files", nargs="*", help="annotation file names (default: Vision-R1's two)")
+    sub.add_argument("--stand-in", type=_json, default=None,
+                     help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
     sub.add_argument("--out", required=True, help="folder for the annotation files (the images go beside them)")
+
+    sub = command("fetch-checkpoint", cmd_fetch_checkpoint,
+                  "Download a model checkpoint (login node), or build its hub-shaped stand-in (rehearsal).")
+    sub.add_argument("--checkpoint", required=True, help="hub id, e.g. Qwen/Qwen2.5-VL-3B-Instruct")
+    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"],
+                     help="the checkpoint's family (what a stand-in is built as)")
+    sub.add_argument("--stand-in", type=_json, default=None,
+                     help="rehearsal: tiny sizes of a hub-shaped stand-in as JSON (null: download)")
+    sub.add_argument("--out", required=True, help="folder for the checkpoint's files")
+
+    sub = command("fetch-test-set", cmd_fetch_test_set,
+                  "Download a test split and save it to disk (login node), or write its fixture (rehearsal).")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which test set")
+    sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id), name, split")
+    sub.add_argument("--stand-in", type=_json, default=None,
+                     help="rehearsal: JSON settings of a fixture in the real columns instead (null: download)")
+    sub.add_argument("--out", required=True, help="folder for the saved split")
 
     sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")
     sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which test set")
-    sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id or local dir), name, split")
+    sub.add_argument("--source", required=True, help="the split as saved by fetch-test-set (save_to_disk folder)")
     sub.add_argument("--out", required=True, help="dataset directory")
 
     sub = command("stats", cmd_stats, "Think vs answer token counts of a training set, with a model's tokenizer.")

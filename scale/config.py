@@ -47,6 +47,12 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config error at variants/{name}/init: no variant {variant['init']!r}")
     if any(m.get("tiny") is not None for m in config["models"].values()) and "warmup" not in config.get("base", {}):
         raise ConfigError("config error at base: tiny models need base/warmup settings")
+    from scale.settings import SettingError, check_settings
+
+    try:
+        check_settings(config)
+    except SettingError as error:
+        raise ConfigError(str(error)) from None
     return config
 
 

@@ -3,6 +3,7 @@
 ::
 
     {R}/data/{dataset}/{split}.jsonl, images/{split}/, filter_report.json, stats.json
+    {R}/hub/checkpoints/{model}/, hub/test_sets/{dataset}/   fetched on the login node (paper scale)
     {R}/models/{model}/init/                          tiny build (tiny configs only)
     {R}/models/{model}/base/model/                    warmed-up tiny base (train_log.jsonl, run.json beside)
     {R}/runs/{model}/{dataset}/{variant}/seed{seed}/  model/, train_log.jsonl, run.json
@@ -27,6 +28,14 @@ def chance_file(results: str, dataset: str) -> str:
 
 def images_dir(results: str, dataset: str, split: str) -> str:
     return f"{results}/data/{dataset}/images/{split}"
+
+
+def checkpoint_dir(results: str, model: str) -> str:
+    return f"{results}/hub/checkpoints/{model}"
+
+
+def test_source_dir(results: str, dataset: str) -> str:
+    return f"{results}/hub/test_sets/{dataset}"
 
 
 def init_model_dir(results: str, model: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from scale.answers import extract_answer, normalize_answer
+from scale.answers import extract_answer, is_valid, normalize_answer
 
 FORMAT_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
@@ -39,7 +39,11 @@ def format_reward(text: str) -> float:
 
 
 def accuracy_reward(text: str, solution: str) -> float:
-    """1.0 when the extracted, normalised answer equals the normalised solution, else 0.0."""
+    """1.0 when the extracted, normalised answer equals the normalised solution, else 0.0.
+
+    Paid even without ``</think>``: the format reward carries the structure, and
+    evaluation, which counts such an output invalid and wrong, is the stricter
+    judge (DESIGN.md, "Semantics we have fixed")."""
     predicted = normalize_answer(extract_answer(text))
     return 1.0 if predicted != "" and predicted == normalize_answer(solution) else 0.0
 
@@ -70,9 +74,13 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-def format_reward_func(completions: Sequence[Any], **kwargs: Any) -> list[float]:
-    """TRL reward function for eq. 5."""
-    return [format_reward(completion_text(c)) for c in completions]
+def format_reward_func(completions: Sequence[Any], log_metric=None, **kwargs: Any) -> list[float]:
+    """TRL reward function for eq. 5; also logs the batch's ``invalid_fraction`` (Table 2's definition)
+    when TRL passes its ``log_metric`` hook."""
+    texts = [completion_text(c) for c in completions]
+    if log_metric is not None:
+        log_metric("invalid_fraction", sum(not is_valid(t) for t in texts) / max(1, len(texts)))
+    return [format_reward(t) for t in texts]
 
 
 def accuracy_reward_func(

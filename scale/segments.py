@@ -22,7 +22,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Sequence
 
-THINK_CLOSE = "</think>"
+from scale.answers import THINK_CLOSE
 
 
 class Segment(IntEnum):

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from scale.train.grpo import accuracy_reward, format_reward, train_grpo
+from scale.rewards import accuracy_reward_func, format_reward_func
+from scale.train.grpo import train_grpo
 
 
 def test_reward_functions_take_trl_conversational_completions_and_log_the_invalid_share():
@@ -13,10 +14,10 @@ def test_reward_functions_take_trl_conversational_completions_and_log_the_invali
         [{"role": "assistant", "content": "<think>a</think>\n<answer>3</answer>"}],
         [{"role": "assistant", "content": "<think>a <answer>3</answer>"}],
     ]
-    assert format_reward(completions, log_metric=logged.__setitem__) == [1.0, 0.75]
+    assert format_reward_func(completions, log_metric=logged.__setitem__) == [1.0, 0.75]
     assert logged == {"invalid_fraction": 0.5}
     # accuracy judges the extracted answer only; the missing </think> costs format reward
-    assert accuracy_reward(completions, solution=["3", "4"], image=[None, None]) == [1.0, 0.0]
+    assert accuracy_reward_func(completions, solution=["3", "4"], image=[None, None]) == [1.0, 0.0]
 
 
 def test_grpo_runs_from_a_model_logs_both_rewards_in_range_and_saves_a_loadable_model(
@@ -31,7 +32,7 @@ def test_grpo_runs_from_a_model_logs_both_rewards_in_range_and_saves_a_loadable_
     lines = [json.loads(l) for l in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert [l["step"] for l in lines] == [1, 2]
     for line in lines:
-        for key in ("rewards/format_reward/mean", "rewards/accuracy_reward/mean", "invalid_fraction"):
+        for key in ("rewards/format_reward_func/mean", "rewards/accuracy_reward_func/mean", "invalid_fraction"):
             assert 0.0 <= line[key] <= 1.0, key
         assert "completions/mean_length" in line and "kl" in line
     load_model(tmp_path / "model")

@@ -159,7 +159,7 @@ def test_a_run_with_other_settings_never_resumes_from_an_earlier_runs_checkpoint
     training = dict(FAST, max_steps=4, save_steps=2, save_total_limit=10)
     first = train_sft(tiny_models["gemma3"], four_samples, tmp_path / "run", loss="ce", training=training)
     assert first["resumed_from"] is None
-    assert (tmp_path / "run.checkpoints" / "checkpoint-4").exists()  # they outlive the finished run
+    assert not (tmp_path / "run.checkpoints").exists()  # a finished run leaves none to resume from
     second = train_sft(tiny_models["gemma3"], four_samples, tmp_path / "run", loss="ce",
                        training=dict(training, learning_rate=1e-3))
     assert second["resumed_from"] is None and second["steps"] == 4
@@ -167,7 +167,7 @@ def test_a_run_with_other_settings_never_resumes_from_an_earlier_runs_checkpoint
 
 
 def test_run_key_changes_with_settings_and_with_rewritten_inputs(tmp_path):
-    from scale.train.runs import run_key
+    from scale.train.checkpoints import run_key
 
     model, data = tmp_path / "model", tmp_path / "train.jsonl"
     model.mkdir()
@@ -187,7 +187,7 @@ def test_run_key_changes_with_settings_and_with_rewritten_inputs(tmp_path):
 
 
 def test_stale_checkpoints_are_discarded_and_the_new_key_recorded(tmp_path, capsys):
-    from scale.train.runs import discard_stale_checkpoints, last_complete_checkpoint
+    from scale.train.checkpoints import discard_stale_checkpoints, last_complete_checkpoint
 
     directory = tmp_path / "run.checkpoints"
     directory.mkdir()
@@ -207,7 +207,7 @@ def test_stale_checkpoints_are_discarded_and_the_new_key_recorded(tmp_path, caps
 
 
 def test_resume_skips_a_checkpoint_left_half_written_by_a_kill(tmp_path):
-    from scale.train.runs import last_complete_checkpoint
+    from scale.train.checkpoints import last_complete_checkpoint
 
     for step in (5, 10):
         (tmp_path / f"checkpoint-{step}").mkdir()

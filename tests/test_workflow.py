@@ -43,6 +43,8 @@ def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
     per_row = len(datasets) * len(seeds)
     expected = {
         "download_visionr1": 1,
+        "fetch_checkpoint": len(models),
+        "fetch_test_set": len(datasets),
         "prepare_train_set": len(datasets),
         "prepare_test_set": len(datasets),
         "train_sft": sft_runs * per_row,
@@ -122,6 +124,9 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
     assert len(list((results / "figures").glob("*.png"))) == 6
     assert "Nothing to be done" in snakemake("-n", "--configfile", str(config_path), "--directory",
                                              str(tmp_path)).stdout
+    html = tmp_path / "report.html"  # Snakemake's HTML report, as the README tells users to build it
+    snakemake("--configfile", str(config_path), "--directory", str(tmp_path), "--report", str(html))
+    assert html.stat().st_size > 0
 
     changed = yaml.safe_load(config_path.read_text())
     changed["variants"]["scale_sft"]["w_think"]["start"] = 3.0

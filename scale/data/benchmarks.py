@@ -10,9 +10,10 @@
   paper keeps ``fill_in_blank`` and ``choose_txt`` (its models see one image,
   ``choose_img`` answers are pictures); the gold stays text or a number.
 
-Rows are read through ``datasets`` (hub id with a populated cache under
-``HF_DATASETS_OFFLINE=1``, or a local directory) and converted in their
-stored order; every skipped row is counted by reason.
+Rows are fetched on the login node and saved with ``save_to_disk``
+(``scale.hub.fetch_test_set``), then read from there and converted in their
+stored order; every skipped row is counted by reason, and a split without
+gold answers stops with ``UnlabelledTestSetError`` before anything is written.
 """
 
 from __future__ import annotations
@@ -26,6 +27,34 @@ from scale.answers import normalize_answer
 from scale.data.records import LETTERS, write_records
 
 ICONQA_TYPES = ("fill_in_blank", "choose_txt")
+LABELLED_ICONQA = (
+    "the original IconQA release (iconqa.github.io, `iconqa_data.zip`), whose test problems carry answers, "
+    "converted to a `datasets` folder with the ICON-QA columns (question_id, question, choices, answer, "
+    "query_image, ques_type) and named as test_source/source"
+)
+
+
+class UnlabelledTestSetError(ValueError):
+    """A test split whose gold answers are missing: it cannot be scored, so nothing is written."""
+
+
+def _gold(row: dict[str, Any]):
+    return row.get("answer", row.get("answers"))
+
+
+def check_labels(dataset: str, rows, source: str) -> None:
+    """Fail before converting when any kept row of the split has no gold answer (IconQA's public test
+    split may come without them); the message says where labelled copies come from."""
+    if dataset != "iconqa":
+        return
+    if hasattr(rows, "select_columns"):  # a datasets.Dataset: skip decoding the pictures
+        rows = rows.select_columns([c for c in ("ques_type", "answer", "answers") if c in rows.column_names])
+    kinds_and_golds = [(row.get("ques_type"), _gold(row)) for row in rows]
+    missing = sum(1 for kind, gold in kinds_and_golds if kind in ICONQA_TYPES and (gold is None or not str(gold).strip()))
+    if missing:
+        raise UnlabelledTestSetError(
+            f"{source}: {missing} of {len(kinds_and_golds)} IconQA test rows have no gold answer, so this split "
+            f"cannot be scored; use {LABELLED_ICONQA}")
 
 
 def scienceqa_record(row: dict[str, Any], index: int) -> tuple[dict | None, str]:
@@ -49,12 +78,9 @@ def iconqa_record(row: dict[str, Any], index: int) -> tuple[dict | None, str]:
     qtype = row.get("ques_type")
     if qtype not in ICONQA_TYPES:
         return None, f"ques_type_{qtype}"
-    gold = row.get("answer", row.get("answers"))
+    gold = _gold(row)
     if gold is None or str(gold).strip() == "":
-        raise ValueError(
-            f"IconQA row {index} has no gold answer: this split's labels are not public in this source; "
-            "point the config's test_source at a copy with answers (the original IconQA release has them)"
-        )
+        raise UnlabelledTestSetError(f"IconQA row {index} has no gold answer; use {LABELLED_ICONQA}")
     if row.get("query_image") is None:
         return None, "no_image"
     choices = None
@@ -75,6 +101,7 @@ CONVERTERS = {"scienceqa": (scienceqa_record, "image"), "iconqa": (iconqa_record
 def convert_test_set(dataset: str, rows: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Any]:
     """Write ``test.jsonl`` and ``images/test/`` for ``dataset``; return counts kept and skipped by reason."""
     convert, image_field = CONVERTERS[dataset]
+    check_labels(dataset, rows, "the test split")
     out_dir = Path(out_dir)
     (out_dir / "images" / "test").mkdir(parents=True, exist_ok=True)
     records, reasons = [], Counter()
@@ -92,10 +119,11 @@ def convert_test_set(dataset: str, rows: Iterable[dict[str, Any]], out_dir: str 
     return report
 
 
-def load_rows(source: str, name: str | None = None, split: str = "test"):
-    """Rows from a hub id (offline with a populated cache) or a local ``save_to_disk`` directory."""
+def load_rows(source: str | Path):
+    """Rows of a split saved with ``save_to_disk``: what ``scale fetch-test-set`` writes on the login node,
+    from the hub or (rehearsal) from fixtures, so both reach the converters by one path."""
     import datasets
 
-    if Path(source).is_dir() and (Path(source) / "dataset_info.json").exists():
-        return datasets.load_from_disk(source)
-    return datasets.load_dataset(source, name, split=split)
+    if not (Path(source) / "dataset_info.json").is_file():
+        raise FileNotFoundError(f"{source} is no save_to_disk folder of a test split; run the fetch_test_set rule")
+    return datasets.load_from_disk(str(source))

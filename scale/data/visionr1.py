@@ -32,7 +32,6 @@ ANNOTATION_FILES = ("vision_r1_llava_cot_full.json", "vision_r1_mulberry_sft_ful
 IMAGE_ROOTS = ("llava_cot_images", "mulberry_images")
 USER_ROLES = ("human", "user")
 ASSISTANT_ROLES = ("gpt", "assistant")
-_OPTIONS = re.compile(r"^\s*(?:\(?([A-J])[).:]\s+)(.+?)\s*$", re.MULTILINE)
 
 
 class FilterError(RuntimeError):
@@ -67,17 +66,91 @@ def turns(row: dict) -> tuple[str | None, str | None]:
     return question, answer
 
 
-def split_question(text: str) -> tuple[str, list[str] | None]:
-    """Question text without the image placeholder, and its lettered options when it has them."""
-    text = text.replace("<image>", "").strip()
-    options = _OPTIONS.findall(text)
+_LETTERED_LINE = re.compile(r"^\s*\(?([A-J])[).:]\s+(.+?)\s*$")
+_INLINE_OPTION = re.compile(r"\(([A-J])\)\s*(.*?)\s*(?=\([A-J]\)|$)", re.DOTALL)
+_OPTIONS_HEADER = re.compile(r"^\s*(?:Options|Choices)\s*:\s*(.*)$", re.IGNORECASE)
+_CONTEXT = re.compile(r"^\s*Context\s*:\s*(.*)$", re.IGNORECASE)
+_LETTER_INSTRUCTION = re.compile(r"^\s*Answer with the option'?s letter.*$", re.IGNORECASE)
+EMPTY_CONTEXTS = ("", "n/a", "none")
+
+
+def _lettered(options: list[tuple[str, str]]) -> list[str] | None:
     letters = [letter for letter, _ in options]
-    if len(options) >= 2 and letters == list(LETTERS[: len(options)]):
-        first = _OPTIONS.search(text)
-        stem = text[: first.start()].rstrip()
-        stem = re.sub(r"(?:Choices|Options)\s*:?\s*$", "", stem, flags=re.IGNORECASE).rstrip()
-        return stem, [choice for _, choice in options]
-    return text, None
+    if len(options) >= 2 and letters == list(LETTERS[: len(options)]) and all(text for _, text in options):
+        return [text for _, text in options]
+    return None
+
+
+def split_question(text: str) -> tuple[str, list[str] | None]:
+    """Question text and its lettered options, laid out as the test sets' records are.
+
+    Reads the layouts of REAL_FORMATS.md: options one per line (``A. wood``,
+    ``(A) wood``, after an ``Options:`` line or not) and inline
+    (``Options: (A) Seattle (B) Juneau``). The image placeholder and a trailing
+    "Answer with the option's letter …" instruction go (the prompt adds its own);
+    a ``Context:`` line moves before the question, as the ScienceQA test records
+    put the hint, and an empty one (``N/A``) goes, as a test record without hint
+    has none. So a training and a test record of one question render one prompt.
+    """
+    lines = [line for line in text.replace("<image>", "").strip().split("\n")
+             if not _LETTER_INSTRUCTION.match(line)]
+    context = None
+    for i, line in enumerate(lines):
+        if match := _CONTEXT.match(line):
+            context = match.group(1).strip()
+            del lines[i]
+            break
+    choices = None
+    for i, line in enumerate(lines):
+        header = _OPTIONS_HEADER.match(line)
+        if header and header.group(1).strip():  # inline: "Options: (A) x (B) y"
+            choices = _lettered(_INLINE_OPTION.findall(header.group(1)))
+            if choices:
+                lines = lines[:i] + lines[i + 1:]
+                break
+        elif header:  # "Options:" then one option per line
+            found = []
+            for option in lines[i + 1:]:
+                match = _LETTERED_LINE.match(option)
+                if not match:
+                    break
+                found.append(match.groups())
+            choices = _lettered(found)
+            if choices:
+                lines = lines[:i] + lines[i + 1 + len(found):]
+                break
+    if choices is None:  # bare lettered lines at the end: "Q\nA. blue\nB. green"
+        found = []
+        while lines and (match := _LETTERED_LINE.match(lines[-1])):
+            found.insert(0, match.groups())
+            lines.pop()
+        choices = _lettered(found)
+        if choices is None:
+            lines += [f"{letter}. {option}" for letter, option in found]
+    stem = "\n".join(lines).strip()
+    if context is not None and context.lower() not in EMPTY_CONTEXTS:
+        stem = f"Context: {context}\n{stem}"
+    return stem, choices
+
+
+_FINAL_ANSWER = re.compile(r"^\s*Final Answer\s*:", re.IGNORECASE)
+
+
+def canonical_response(response: str) -> tuple[str, bool]:
+    """The response with its final answer in ``<answer>…</answer>``, and whether it had to be wrapped.
+
+    Vision-R1's responses end either with ``<answer> Final Answer:X </answer>``
+    (kept as it is: the parser strips the prefix) or, in cleaned copies, with a
+    bare ``Final Answer:X`` after ``</think>``, which is wrapped in answer tags.
+    """
+    response = response.strip()
+    close = response.find(THINK_CLOSE)
+    if close < 0 or ANSWER_OPEN in response:
+        return response, False
+    tail = response[close + len(THINK_CLOSE):].strip()
+    if not _FINAL_ANSWER.match(tail):
+        return response, False
+    return f"{response[:close + len(THINK_CLOSE)]}\n{ANSWER_OPEN}{tail}{ANSWER_CLOSE}", True
 
 
 def response_problem(response: str) -> str | None:
@@ -94,6 +167,16 @@ def response_problem(response: str) -> str | None:
     return None
 
 
+def resolve_image(image_root: Path, annotation: str, path: str) -> Path:
+    """The image file of a record: the path under the image root, or under the annotation file's own image
+    folder (LLaVA-CoT's raw paths, ``sqa/train/…``, may come without the ``llava_cot_images/`` prefix)."""
+    direct = image_root / path
+    if direct.is_file() or Path(path).parts[:1] and Path(path).parts[0] in IMAGE_ROOTS:
+        return direct
+    folder = IMAGE_ROOTS[ANNOTATION_FILES.index(annotation)] if annotation in ANNOTATION_FILES else None
+    return image_root / folder / path if folder else direct
+
+
 def convert_row(row: dict, index: int, annotation: str, subsets: dict[str, list[str]],
                 image_root: Path) -> tuple[str | None, dict | None, str]:
     """(subset, record, reason): the record is None when the row is dropped, reason says why."""
@@ -107,10 +190,11 @@ def convert_row(row: dict, index: int, annotation: str, subsets: dict[str, list[
     question, response = turns(row)
     if not question or not response:
         return subset, None, "missing_turn"
-    problem = response_problem(response.strip())
+    response, wrapped = canonical_response(response)
+    problem = response_problem(response)
     if problem:
         return subset, None, problem
-    image_file = image_root / images[0]
+    image_file = resolve_image(image_root, annotation, images[0])
     if not image_file.is_file():
         return subset, None, "image_missing"
     try:
@@ -131,7 +215,7 @@ def convert_row(row: dict, index: int, annotation: str, subsets: dict[str, list[
         "question": stem,
         "choices": choices,
         "answer": answer,
-        "response": response.strip(),
+        "response": response,
         "source": f"visionr1/{source_of(images[0])}",
         "qtype": "multiple_choice" if choices else "open",
     }
@@ -139,7 +223,7 @@ def convert_row(row: dict, index: int, annotation: str, subsets: dict[str, list[
         validate_record(record, require_response=True)
     except RecordError:
         return subset, None, "schema_invalid"
-    return subset, record, "kept"
+    return subset, record, "kept_wrapped_answer" if wrapped else "kept"
 
 
 def filter_visionr1(root: str | Path, subsets: dict[str, list[str]], annotation_files: Iterable[str] = ANNOTATION_FILES,
@@ -151,7 +235,7 @@ def filter_visionr1(root: str | Path, subsets: dict[str, list[str]], annotation_
     """
     root = Path(root)
     image_root = Path(image_root) if image_root else root
-    report: dict[str, Any] = {"subsets": {name: {"candidates": 0, "kept": 0, "dropped": Counter()}
+    report: dict[str, Any] = {"subsets": {name: {"candidates": 0, "kept": 0, "answer_wrapped": 0, "dropped": Counter()}
                                           for name in subsets}, "other_source": 0, "files": []}
     kept: dict[str, list[dict]] = {name: [] for name in subsets}
     for annotation in annotation_files:
@@ -171,7 +255,8 @@ def filter_visionr1(root: str | Path, subsets: dict[str, list[str]], annotation_
                 stats["dropped"][reason] += 1
             else:
                 stats["kept"] += 1
-                kept[subset].append((record, image_root / image_paths(row)[0]))
+                stats["answer_wrapped"] += reason == "kept_wrapped_answer"
+                kept[subset].append((record, resolve_image(image_root, annotation, image_paths(row)[0])))
     for name, stats in report["subsets"].items():
         stats["dropped"] = dict(sorted(stats["dropped"].items()))
         share = stats["kept"] / stats["candidates"] if stats["candidates"] else 0.0

@@ -6,6 +6,13 @@ BPE tokenizer trained here on the synthetic corpus (tags stay plain text, as in
 the real tokenizers, so BPE splits and merges them), and a chat template shaped
 like the family's own. The result reloads with ``AutoProcessor`` /
 ``AutoModelForImageTextToText`` from the directory, ``local_files_only=True``.
+
+A *hub-shaped stand-in* (``build_standin``) is the same tiny build laid out as
+the real checkpoint is: the family's stock chat template, byte-identical to the
+hub's (TRL ships copies, which is how ``get_training_chat_template`` recognises
+them), and the checkpoint's own special tokens. The rehearsal of the paper
+config trains it exactly as it would train the real checkpoint: stock template,
+TRL's training template swapped in, LoRA, several processes.
 """
 
 from __future__ import annotations
@@ -56,6 +63,17 @@ def tokenizer_corpus(records: Iterable[dict]) -> list[str]:
     return list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
 
 
+# The real checkpoints' special tokens: Mistral's [INST] markers are plain text there, Qwen2.5-VL adds
+# its vision and object tokens, Gemma 3 its turn and image tokens.
+STANDIN_SPECIAL_TOKENS = {
+    "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+                   "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
+                   "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"],
+    "gemma3": ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
+               "<end_of_image>", "<image_soft_token>"],
+    "llava_next": ["<unk>", "<s>", "</s>", "<image>"],
+}
+
 SPECIAL_TOKENS = {
     "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                    "<|image_pad|>", "<|video_pad|>"],
@@ -65,7 +83,14 @@ SPECIAL_TOKENS = {
 }
 
 
-def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int):
+def stock_chat_template(family: Family) -> str:
+    """The family's hub chat template, as TRL ships it (``trl/chat_templates/{family}.jinja``)."""
+    from importlib import resources
+
+    return resources.files("trl").joinpath("chat_templates", f"{family.name}.jinja").read_text()
+
+
+def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, special_tokens: list[str] | None = None):
     """A byte-level BPE tokenizer with the family's special tokens, wrapped for transformers."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -75,7 +100,7 @@ def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int):
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS[family.name],
+        special_tokens=special_tokens or SPECIAL_TOKENS[family.name],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -97,8 +122,7 @@ def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
 
 
-def _processor(family: Family, tokenizer, sizes: TinySizes):
-    template = chat_template(family)
+def _processor(family: Family, tokenizer, sizes: TinySizes, template: str):
     side = sizes.image_size
     if family.name == "qwen2_5_vl":
         from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor
@@ -258,20 +282,24 @@ def build_tiny(
     corpus: Iterable[str],
     seed: int = 0,
     sizes: TinySizes | Mapping[str, Any] | None = None,
+    hub_shaped: bool = False,
 ) -> Path:
     """Build, save and return ``out_dir``: a random model of ``family`` with its processor.
 
     Deterministic for a seed and corpus. Token ids in the config (bos, eos, pad,
     image) lie inside the vocabulary; the generation config stops on the
-    family's end-of-turn token and decodes greedily.
+    family's end-of-turn token and decodes greedily. ``hub_shaped`` gives the
+    stock chat template and the real checkpoint's special tokens (see the module doc).
     """
     import torch
     from transformers import AutoModelForImageTextToText, GenerationConfig
 
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
-    tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
-    processor = _processor(spec, tokenizer, sizes)
+    specials = STANDIN_SPECIAL_TOKENS[spec.name] if hub_shaped else None
+    tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, specials)
+    template = stock_chat_template(spec) if hub_shaped else chat_template(spec)
+    processor = _processor(spec, tokenizer, sizes, template)
     config = _model_config(spec, tokenizer, sizes)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config)
@@ -287,8 +315,23 @@ def build_tiny(
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     (out_dir / "tiny_build.json").write_text(
-        json.dumps({"family": family, "seed": seed, "sizes": asdict(sizes),
+        json.dumps({"family": family, "seed": seed, "sizes": asdict(sizes), "hub_shaped": hub_shaped,
                     "parameters": sum(p.numel() for p in model.parameters()),
                     "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
     )
     return out_dir
+
+
+def standin_corpus() -> list[str]:
+    """Texts a stand-in's tokenizer learns: synthetic questions and traces of both benchmarks (the
+    fixtures are made of them) and the instruction; byte-level BPE still covers any other text."""
+    from scale.data.synthetic import generate
+
+    records = [record for dataset in ("scienceqa", "iconqa") for split in ("train", "test")
+               for record, _ in generate(dataset, split, 64, seed=0, image_size=30, think_ratio=4)]
+    return tokenizer_corpus(records)
+
+
+def build_standin(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
+    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template."""
+    return build_tiny(family, out_dir, standin_corpus(), seed=seed, sizes=sizes, hub_shaped=True)

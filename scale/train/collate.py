@@ -1,7 +1,10 @@
 """TRL's vision-language collator, plus a THINK/ANSWER segment per token.
 
 Labels come from TRL (assistant-only, through the templates' ``{% generation %}``
-markers); segments come from ``scale.segments`` on the chat-rendered text's
+markers). The real checkpoints' stock templates carry no markers, and with
+none transformers returns an all-zero assistant mask (one warning, every label
+-100): ``training_chat_template`` swaps in TRL's marker-carrying copy, exactly as
+TRL's own collator does, and refuses a template it cannot mark. Segments come from ``scale.segments`` on the chat-rendered text's
 character offsets. The processor expands image placeholders before the
 response, so segments are computed on the unexpanded text and aligned to the
 right end of each row, where the response sits; the token ids of the aligned
@@ -16,6 +19,30 @@ import torch
 from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
 from scale.segments import Segment, token_segments
+
+
+class ChatTemplateError(ValueError):
+    """The processor's chat template marks no assistant turn and TRL has no training copy of it."""
+
+
+def training_chat_template(processor) -> str | None:
+    """The template to train with: None when the processor's own marks assistant turns
+    (``{% generation %}``), else TRL's training copy of the stock template."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = processor.chat_template
+    if has_generation_markers(template):
+        return None
+    try:
+        training = get_training_chat_template(processor)
+    except ValueError as error:
+        raise ChatTemplateError(
+            "the chat template has no {% generation %} markers and is not a stock template TRL has a training "
+            f"copy of, so no response token would be trained on: {error}"
+        ) from error
+    if training is None or not has_generation_markers(training):
+        raise ChatTemplateError("TRL returned no marker-carrying training template for this processor")
+    return training
 
 
 def render(processor, messages: list[dict], chat_template: str | None = None) -> tuple[str, int]:

@@ -1,8 +1,8 @@
 """GRPO from an SFT variant's model: TRL's ``GRPOTrainer`` with the paper's rewards (eqs. 5 and 6).
 
 Prompts carry the image and the shared instruction; rewards are the format
-reward and the exact-match accuracy reward with weights from config. The
-format reward also logs the share of invalid completions (Table 2's
+reward and the exact-match accuracy reward (``scale.rewards``) with weights from
+config. The format reward also logs the share of invalid completions (Table 2's
 definition) through TRL's ``log_metric`` hook. At paper scale generation runs
 in vLLM, colocated with training; on CPU through TRL's own generation.
 """
@@ -15,21 +15,16 @@ from typing import Any
 
 import torch
 
-from scale.answers import is_valid
-from scale.rewards import accuracy_reward_func, completion_text, format_reward_func
+from scale.rewards import accuracy_reward_func, format_reward_func
 
 
-def format_reward(completions, log_metric=None, **kwargs) -> list[float]:
-    """Eq. 5 per completion; logs ``invalid_fraction`` of the batch when TRL passes ``log_metric``."""
-    if log_metric is not None:
-        texts = [completion_text(c) for c in completions]
-        log_metric("invalid_fraction", sum(not is_valid(t) for t in texts) / max(1, len(texts)))
-    return format_reward_func(completions)
+def grpo_trainer_class():
+    """TRL's ``GRPOTrainer`` resuming through ``scale.train.checkpoints`` (exact weights or an error)."""
+    from trl import GRPOTrainer
 
+    from scale.train.checkpoints import ExactResume
 
-def accuracy_reward(completions, solution, **kwargs) -> list[float]:
-    """Exact match of the extracted answer against the record's gold answer."""
-    return accuracy_reward_func(completions, solution)
+    return type("ScaleGRPOTrainer", (ExactResume, GRPOTrainer), {})
 
 
 def grpo_dataset(items: list[tuple[dict, Path]]):
@@ -69,13 +64,18 @@ def train_grpo(
     use_vllm: bool = False,
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
+    callbacks: list | None = None,
 ) -> dict[str, Any]:
-    """GRPO on the prompts of ``train_paths`` from ``model_dir`` into ``out_dir/model``."""
-    from trl import GRPOTrainer
+    """GRPO on the prompts of ``train_paths`` from ``model_dir`` into ``out_dir/model``.
 
+    GRPO's update is exactly zero when no group of completions differs in reward
+    (all advantages 0: a policy that never writes the format, say). Such a run is
+    not an error, since the data decide it, but ``run.json`` says
+    ``weights_moved: false`` and the log's ``frac_reward_zero_std`` shows why.
+    """
     from scale.data.records import as_path_list, read_items
     from scale.models.families import family_of, load_model, load_processor
-    from scale.train import runs
+    from scale.train import checkpoints, runs
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -90,16 +90,20 @@ def train_grpo(
     peft_config = runs.lora_config(lora, family) if lora else None
     paths = as_path_list(train_paths)  # once: a generator would be spent by the first reader
     items = read_items(paths)
-    trainer = GRPOTrainer(
+    trainer = grpo_trainer_class()(
         model=model, args=args, train_dataset=grpo_dataset(items), processing_class=processor,
-        reward_funcs=[format_reward, accuracy_reward], peft_config=peft_config,
-        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
+        reward_funcs=[format_reward_func, accuracy_reward_func], peft_config=peft_config,
+        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
     )
-    key = runs.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
-                                                 use_vllm=use_vllm, seed=seed))
-    last = runs.resume_point(trainer, key)
+    key = checkpoints.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
+                                                        use_vllm=use_vllm, seed=seed))
+    last = checkpoints.resume_point(trainer, key)
+    before = checkpoints.trainable_snapshot(trainer.model)
     trainer.train(resume_from_checkpoint=last)
-    runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
+    moved = checkpoints.check_trained(trainer, checkpoints.step_of(last), before, require_change=False)
+    if not moved:
+        print("GRPO moved no weight: no group of completions differed in reward (see frac_reward_zero_std)")
+    checkpoints.finish_run(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {
         "kind": "grpo",
         "seed": seed,
@@ -108,7 +112,9 @@ def train_grpo(
         "prompts": len(items),
         "steps": trainer.state.global_step,
         "resumed_from": last,
-        "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
+        "weights_moved": moved,
+        "train_tokens": int(trainer.state.num_input_tokens_seen or 0),  # TRL gathers it over processes
+        "processes": trainer.accelerator.num_processes,
         "wall_seconds": round(time.perf_counter() - started, 3),
         "training": training,
         "rewards": rewards,
@@ -116,5 +122,6 @@ def train_grpo(
         "use_vllm": use_vllm,
         "config": config_snapshot,
     }
-    runs.write_run_summary(out_dir / "run.json", summary)
+    if trainer.accelerator.is_main_process:
+        runs.write_run_summary(out_dir / "run.json", summary)
     return summary

@@ -1,32 +1,21 @@
-"""Everything around a training run that is not the loss: data, logging, resuming, saving.
+"""Everything around a training run that is neither the loss nor checkpointing: trainer settings,
+LoRA, data, logging, the run summary.
 
-A run directory holds ``model/`` (appears only when complete: written aside,
-then renamed), ``train_log.jsonl`` (one line per logging step) and
-``run.json`` (config, seed, versions, wall time, tokens, dropped samples).
-Checkpoints live in a sibling ``checkpoints/`` folder that Snakemake does not
-own, so a killed run resumes from its last checkpoint instead of step 0. That
-folder also outlives a finished run, so it carries the key of the run that wrote
-it: a run whose inputs or settings differ discards it and starts from step 0,
-instead of resuming another run's weights.
+A run directory holds ``model/`` (see ``scale.train.checkpoints`` for how it is
+written, and when a run resumes), ``train_log.jsonl`` (one line per logging
+step) and ``run.json`` (config, seed, versions, wall time, tokens, dropped samples).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from scale.data.records import load_image
-
-
-def checkpoint_dir(out_dir: str | Path) -> Path:
-    out_dir = Path(out_dir)
-    return out_dir.parent / f"{out_dir.name}.checkpoints"
+from scale.train.checkpoints import checkpoint_dir
 
 
 def trainer_args(config_class, out_dir, training: Mapping[str, Any], seed: int, **stage_settings):
@@ -35,7 +24,7 @@ def trainer_args(config_class, out_dir, training: Mapping[str, Any], seed: int, 
     import torch
 
     settings = dict(
-        output_dir=str(checkpoint_dir(out_dir)),
+        output_dir=str(checkpoint_dir(out_dir)),  # resumable: see scale.train.checkpoints
         seed=seed,
         data_seed=seed,
         report_to="none",
@@ -62,77 +51,6 @@ def lora_config(lora: Mapping[str, Any], family):
         r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
         target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
     )
-
-
-def last_complete_checkpoint(directory: str | Path) -> str | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (the Trainer writes it last) exists and parses.
-
-    A run killed while writing a checkpoint leaves a partial folder; resuming
-    from it would fail, so it is skipped for the one before.
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        return None
-    found = sorted(
-        (p for p in directory.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-        key=lambda p: int(p.name.split("-")[-1]), reverse=True,
-    )
-    for checkpoint in found:
-        try:
-            json.loads((checkpoint / "trainer_state.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        return str(checkpoint)
-    return None
-
-
-RUN_KEY_FILE = "run_key.json"
-
-
-def run_key(inputs: Iterable[str | Path], settings: Mapping[str, Any]) -> str:
-    """What makes two attempts the same run: the settings, and every input file's name, size and
-    modification time (a rebuilt upstream output gets a new one; a killed job's inputs keep theirs).
-    Contents are not hashed: a paper-scale checkpoint is many GB. An input that is not a local path
-    (a hub id) counts by its name."""
-    entries = []
-    for item in inputs:
-        path = Path(item)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.exists():
-                stat = file.stat()
-                entries.append([str(file), stat.st_size, stat.st_mtime_ns])
-            else:
-                entries.append([str(file), None, None])
-    text = json.dumps({"inputs": entries, "settings": settings}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def discard_stale_checkpoints(directory: str | Path, key: str) -> int:
-    """Delete ``directory`` unless the run with this ``key`` wrote it (no key counts as another run),
-    then record ``key`` there for the next attempt; return how many checkpoints were discarded."""
-    directory = Path(directory)
-    key_file = directory / RUN_KEY_FILE
-    stale = 0
-    if directory.is_dir():
-        recorded = json.loads(key_file.read_text())["key"] if key_file.exists() else None
-        if recorded != key:
-            stale = len(list(directory.glob("checkpoint-*")))
-            if stale:  # a fresh run's folder (the Trainer makes it) holds none: nothing to report
-                print(f"discarding {stale} checkpoint(s) in {directory}: written by a run with other inputs or settings")
-            shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(json.dumps({"key": key}) + "\n")
-    return stale
-
-
-def resume_point(trainer, key: str) -> str | None:
-    """The checkpoint this run resumes from, or None for step 0: the main process clears another
-    run's checkpoints, every process waits for it, then all pick the same newest complete one."""
-    if trainer.accelerator.is_main_process:
-        discard_stale_checkpoints(trainer.args.output_dir, key)
-    trainer.accelerator.wait_for_everyone()
-    return last_complete_checkpoint(trainer.args.output_dir)
 
 
 def load_images(items: list[tuple[dict, Path]]) -> list[list]:
@@ -222,22 +140,6 @@ def jsonl_log_callback(path: str | Path):
                 out.write(json.dumps(line, sort_keys=True) + "\n")
 
     return JsonlLogCallback()
-
-
-def finalize_model(trainer, processor, out_dir: str | Path, merge_lora: bool) -> Path:
-    """Write the final model aside and rename it into place: ``out_dir`` exists only when complete."""
-    out_dir = Path(out_dir)
-    partial = out_dir.parent / f".{out_dir.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    model = trainer.model
-    if merge_lora and hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    if trainer.accelerator.is_main_process:
-        model.save_pretrained(partial)
-        processor.save_pretrained(partial)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(partial, out_dir)
-    return out_dir
 
 
 def write_run_summary(path: str | Path, summary: Mapping[str, Any]) -> None:

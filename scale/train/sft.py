@@ -19,11 +19,16 @@ from trl import SFTTrainer
 from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, token_ce
 from scale.schedule import WeightSchedule
 from scale.segments import Segment
+from scale.train.checkpoints import ExactResume
 
 LOSSES = ("ce", "scale", "fixed")
 
 
-class ScaleSFTTrainer(SFTTrainer):
+class NoTargetTokensError(RuntimeError):
+    """A global batch holds no labelled token: training on it would be a silent zero loss."""
+
+
+class ScaleSFTTrainer(ExactResume, SFTTrainer):
     def __init__(
         self,
         *args: Any,
@@ -42,6 +47,7 @@ class ScaleSFTTrainer(SFTTrainer):
         self.w_answer = w_answer or WeightSchedule(1.0, 1.0, "constant")
         self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
         self._global_counts: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._total_target_tokens = 0  # labelled tokens trained on, summed over every process
 
     def current_weights(self) -> tuple[float, float]:
         """(w_think, w_answer) at the current optimizer step of the trainer's real total."""
@@ -61,7 +67,13 @@ class ScaleSFTTrainer(SFTTrainer):
         if self.args.world_size > 1:
             tokens = self.accelerator.gather(tokens.reshape(1)).sum()
             samples = self.accelerator.gather(samples.reshape(1)).sum()
+        if int(tokens) == 0:
+            raise NoTargetTokensError(
+                f"step {self.state.global_step + 1}: no response token carries a label in this global batch "
+                "(does the chat template mark assistant turns? were responses truncated?)"
+            )
         self._global_counts = (tokens, samples)
+        self._total_target_tokens += int(tokens)
         return batch_samples, num_items
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -88,8 +100,8 @@ class ScaleSFTTrainer(SFTTrainer):
                 metrics[name].append(means[name])
         metrics["w_think"].append(w_think)
         metrics["w_answer"].append(w_answer)
-        if mode == "train":
-            self._total_train_tokens += int(inputs["attention_mask"].sum())
+        if mode == "train":  # every process's tokens, as TRL's own loss counts them
+            self._total_train_tokens += int(self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum())
             metrics["num_tokens"] = [self._total_train_tokens]
         return (loss, outputs) if return_outputs else loss
 
@@ -116,12 +128,13 @@ def train_sft(
     lora: dict[str, Any] | None = None,
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
+    callbacks: list | None = None,
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
 
     Writes ``out_dir/model`` (only when complete), ``out_dir/train_log.jsonl`` and
     ``out_dir/run.json``; resumes from ``out_dir.checkpoints`` when a previous
-    attempt was killed.
+    attempt was killed (``scale.train.checkpoints`` says exactly when).
     """
     import time
 
@@ -129,7 +142,7 @@ def train_sft(
     from scale.data.records import as_path_list, read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.prompts import training_messages
-    from scale.train import runs
+    from scale.train import checkpoints, runs
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -157,19 +170,22 @@ def train_sft(
         print(f"dropped {dropped} of {len(items)} samples longer than max_length={args.max_length}")
     dataset = runs.conversation_dataset(records, images, training_messages)
 
-    from scale.train.collate import SegmentCollator
+    from scale.train.collate import SegmentCollator, training_chat_template
 
-    collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True)
+    collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True,
+                               chat_template=training_chat_template(processor))
     trainer = ScaleSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
-        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")],
+        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
     )
-    key = runs.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
-                                                 training=training, lora=lora, seed=seed))
-    last = runs.resume_point(trainer, key)
+    key = checkpoints.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
+                                                        training=training, lora=lora, seed=seed))
+    last = checkpoints.resume_point(trainer, key)
+    before = checkpoints.trainable_snapshot(trainer.model)
     result = trainer.train(resume_from_checkpoint=last)
-    runs.finalize_model(trainer, processor, out_dir / "model", merge_lora=bool(lora))
+    checkpoints.check_trained(trainer, checkpoints.step_of(last), before)
+    checkpoints.finish_run(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {
         "kind": "sft",
         "loss": loss,
@@ -185,11 +201,14 @@ def train_sft(
         "steps": trainer.state.global_step,
         "resumed_from": last,
         "train_tokens": int(trainer._total_train_tokens),
+        "target_tokens": int(trainer._total_target_tokens),
+        "processes": trainer.accelerator.num_processes,
         "train_loss": result.training_loss,
         "wall_seconds": round(time.perf_counter() - started, 3),
         "training": training,
         "lora": lora,
         "config": config_snapshot,
     }
-    runs.write_run_summary(out_dir / "run.json", summary)
+    if trainer.accelerator.is_main_process:
+        runs.write_run_summary(out_dir / "run.json", summary)
     return summary

@@ -1,0 +1,64 @@
+"""What the paper config takes from a hub, fetched once on the login node into the results folder.
+
+Compute nodes may have no network, and a gated checkpoint needs the user's
+token, so every rule that downloads runs as a Snakemake ``localrule`` and every
+other job runs with ``HF_HUB_OFFLINE=1``. In the rehearsal the same rules build
+offline stand-ins instead (``stand_in`` settings; ``scale.data.fixtures`` and
+``scale.models.tiny.build_standin``), so the jobs after them cannot tell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from scale.data.benchmarks import UnlabelledTestSetError, check_labels
+
+
+def fetch_checkpoint(checkpoint: str, family: str, out_dir: str | Path,
+                     stand_in: Mapping[str, Any] | None = None) -> Path:
+    """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family."""
+    out_dir = Path(out_dir)
+    if stand_in is not None:
+        from scale.models.tiny import build_standin
+
+        build_standin(family, out_dir, sizes=stand_in)
+    else:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(checkpoint, local_dir=str(out_dir))
+    (out_dir / "fetched_from.json").write_text(
+        json.dumps({"checkpoint": checkpoint, "stand_in": stand_in}, indent=2, sort_keys=True) + "\n")
+    return out_dir
+
+
+def fetch_test_set(dataset: str, source: Mapping[str, Any], out_dir: str | Path,
+                   stand_in: Mapping[str, Any] | None = None) -> Path:
+    """The test split saved with ``save_to_disk`` in ``out_dir`` (labels checked before anything is written)."""
+    out_dir = Path(out_dir)
+    if stand_in is not None:
+        from scale.data.fixtures import write_test_set_fixture
+
+        return write_test_set_fixture(dataset, out_dir, rows=stand_in.get("rows", 8), seed=stand_in.get("seed", 0))
+    import datasets
+
+    rows = datasets.load_dataset(source["source"], source.get("name"), split=source.get("split", "test"))
+    check_labels(dataset, rows, source["source"])
+    rows.save_to_disk(str(out_dir))
+    return out_dir
+
+
+def fetch_visionr1(repo_id: str, out_dir: str | Path, annotation_files, stand_in: Mapping[str, Any] | None = None):
+    """The two annotation files (the images come from LLaVA-CoT-100k and Mulberry-SFT, see the README);
+    in the rehearsal, fixture files with their images."""
+    if stand_in is not None:
+        from scale.data.fixtures import write_visionr1_fixture
+
+        return write_visionr1_fixture(out_dir, per_source=stand_in.get("per_source", 20), seed=stand_in.get("seed", 0))
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(repo_id, repo_type="dataset", local_dir=str(out_dir), allow_patterns=list(annotation_files))
+
+
+__all__ = ["UnlabelledTestSetError", "fetch_checkpoint", "fetch_test_set", "fetch_visionr1"]

@@ -1,0 +1,136 @@
+"""Training settings checked against the trainers that will receive them, before any job runs.
+
+The schema cannot know which keys TRL's ``SFTConfig`` / ``GRPOConfig`` take in the
+installed version (transformers 5 dropped ``warmup_ratio``, for one), so a
+misspelt or mistyped setting would only surface when a cluster job starts.
+``check_settings`` reads the dataclass fields themselves and names the config
+key of the first bad value; the Snakefile calls it through
+``scale.config.validate_config``, so ``snakemake -n`` stops on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import types
+import typing
+from typing import Any, Iterator, Mapping
+
+LORA_KEYS = {"r": int, "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}
+SCHEDULE_KEYS = ("start", "end", "kind")
+
+
+class SettingError(ValueError):
+    """A training, LoRA or schedule setting the trainers would reject or misread; names its config key."""
+
+
+@functools.cache
+def config_fields(stage: str) -> dict[str, Any]:
+    """Field name → type annotation of the TRL config class of ``stage`` (``sft`` or ``grpo``)."""
+    from trl import GRPOConfig, SFTConfig
+
+    config_class = {"sft": SFTConfig, "grpo": GRPOConfig}[stage]
+    hints = typing.get_type_hints(config_class)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(config_class) if f.init}
+
+
+def _accepted(annotation) -> tuple[type, ...] | None:
+    """The plain Python types a YAML value may have for ``annotation``; None when not checkable."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        found: list[type] = []
+        for member in typing.get_args(annotation):
+            accepted = _accepted(member)
+            if accepted is None:
+                return None
+            found += accepted
+        return tuple(found)
+    if annotation is type(None):
+        return (type(None),)
+    if annotation is bool:
+        return (bool,)
+    if annotation is int:
+        return (int,)
+    if annotation is float:
+        return (int, float)
+    if annotation is str:
+        return (str,)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        return (list,)
+    if origin is dict or annotation is dict:
+        return (dict,)
+    if isinstance(annotation, type) and issubclass(annotation, str):  # str enums (scheduler types …)
+        return (str,)
+    return None
+
+
+def _type_ok(value, accepted: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in accepted:
+        return False  # YAML's true is not a number
+    return isinstance(value, accepted)
+
+
+def check_training(stage: str, where: str, training: Mapping[str, Any]) -> None:
+    fields = config_fields(stage)
+    class_name = {"sft": "SFTConfig", "grpo": "GRPOConfig"}[stage]
+    for key, value in training.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            if key == "warmup_ratio":
+                hint = "; transformers 5 removed it: give warmup_steps a float below 1 (a share of the steps)"
+            raise SettingError(f"config error at {where}/{key}: not a setting of TRL's {class_name}{hint}")
+        accepted = _accepted(fields[key])
+        if accepted is not None and not _type_ok(value, accepted):
+            names = " or ".join(sorted({t.__name__ for t in accepted}))
+            raise SettingError(f"config error at {where}/{key}: {value!r} is a {type(value).__name__}, "
+                               f"{class_name}.{key} takes {names}")
+
+
+def check_lora(where: str, lora: Mapping[str, Any] | None) -> None:
+    if lora is None:
+        return
+    for key, value in lora.items():
+        if key not in LORA_KEYS:
+            raise SettingError(f"config error at {where}/{key}: not a LoRA setting; known: {sorted(LORA_KEYS)}")
+        if not _type_ok(value, LORA_KEYS[key] if isinstance(LORA_KEYS[key], tuple) else (LORA_KEYS[key],)):
+            raise SettingError(f"config error at {where}/{key}: {value!r} has the wrong type")
+    if lora.get("r", 1) <= 0 or not 0 <= lora.get("dropout", 0) < 1:
+        raise SettingError(f"config error at {where}: LoRA needs r > 0 and 0 <= dropout < 1, got {dict(lora)}")
+
+
+def check_schedule(where: str, value) -> None:
+    from scale.schedule import WeightSchedule
+
+    if isinstance(value, Mapping):
+        for key in ("start", "end"):
+            if key in value and (isinstance(value[key], bool) or not isinstance(value[key], (int, float))):
+                raise SettingError(f"config error at {where}/{key}: {value[key]!r} is not a number")
+    try:
+        WeightSchedule.from_config(value)
+    except (ValueError, TypeError) as error:
+        raise SettingError(f"config error at {where}: {error}") from None
+
+
+def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(stage, config path, settings) of every training mapping in the config."""
+    if "warmup" in config.get("base", {}):
+        yield "sft", "base/warmup", config["base"]["warmup"]
+    for stage in ("sft", "grpo"):
+        yield stage, f"{stage}/training", config[stage]["training"]
+    for name, variant in config["variants"].items():
+        if "training" in variant:
+            yield variant["stage"], f"variants/{name}/training", variant["training"]
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Every training, LoRA and schedule setting of ``config``; raises ``SettingError`` naming the first bad key."""
+    for stage, where, training in _training_blocks(config):
+        check_training(stage, where, training)
+    for stage in ("sft", "grpo"):
+        check_lora(f"{stage}/lora", config[stage].get("lora"))
+    for name, variant in config["variants"].items():
+        for weight in ("w_think", "w_answer"):
+            if weight in variant:
+                check_schedule(f"variants/{name}/{weight}", variant[weight])
