@@ -1,14 +1,23 @@
-"""Does the SCALe loss cost anything over vanilla cross-entropy?
+"""Does the SCALe loss cost anything over vanilla cross-entropy, and over TRL's own SFT loss?
 
-Forward + backward of ``scale_loss`` and ``vanilla_ce`` on the same logits,
-alternating A/B over several repeats; prints the median time ratio and the
-peak-memory ratio (scale / vanilla) as its last two lines.
+1. On logits: forward + backward of ``scale_loss`` and ``vanilla_ce`` on the
+   same logits, alternating A/B; the median time ratio and the peak-memory ratio.
+2. Paper-shaped heads (``--paper-shapes``, the default): a model whose LM head
+   has Qwen2.5-VL-3B's shape (hidden 2,048, vocabulary 151,936) or Gemma 3 4B's
+   (2,560, 262,208) on a one-layer backbone (the head is what is measured),
+   frozen head and embeddings as under LoRA, one sample with 1,024–2,048 target
+   tokens. Each of (a) SCALe through TRL's fused LM head (``ScaleSFTTrainer``,
+   the default), (b) TRL's default SFT loss (``SFTTrainer.compute_loss`` itself)
+   and (c) SCALe through full logits (``per_token="full_logits"``) runs in a
+   fresh process: peak memory of its first step, median time of the next ones.
+   The last three lines, for the largest case, are the ratios other tools read.
 
-Peak memory is what the loss step adds on top of its inputs: on CUDA from the
-allocator's peak counter, on CPU from the peak resident set size of a fresh
+Peak memory is what the step adds on top of the model and batch: on CUDA from
+the allocator's peak counter, on CPU from the peak resident set size of a fresh
 process per variant (large tensors are mmap'd, so RSS follows them).
 
-    python benchmarks/bench_loss.py                      # B=4 T=1024 V=32000 float32 CPU
+    python benchmarks/bench_loss.py                      # both sections, float32 CPU
+    python benchmarks/bench_loss.py --no-paper-shapes    # the logits section only
     python benchmarks/bench_loss.py --dtype bfloat16 --device cuda
 """
 
@@ -79,6 +88,104 @@ def peak_extra_bytes(args, variant) -> int:
     return peak - before
 
 
+PAPER_CASES = (  # (name, hidden, vocabulary, target tokens); the last is the largest
+    ("qwen2.5-vl-3b head", 2048, 151_936, 2048),
+    ("gemma-3-4b head", 2560, 262_208, 1024),
+)
+HEAD_VARIANTS = {"a": "scale fused", "b": "trl default", "c": "scale full logits"}
+
+
+def head_trainer(hidden: int, vocab: int, variant: str):
+    """A ScaleSFTTrainer around a one-layer model with a paper-sized, frozen head and embeddings."""
+    from datasets import Dataset
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from trl import SFTConfig
+
+    from scale.schedule import WeightSchedule
+    from scale.train.sft import ScaleSFTTrainer
+
+    torch.manual_seed(0)
+    config = Qwen2Config(hidden_size=hidden, vocab_size=vocab, num_hidden_layers=1, intermediate_size=256,
+                         num_attention_heads=16, num_key_value_heads=2, tie_word_embeddings=True,
+                         max_position_embeddings=4096)
+    model = Qwen2ForCausalLM(config)
+    model.get_input_embeddings().weight.requires_grad_(False)  # tied: the head too, as under LoRA
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<pad>": 0}, "<pad>")),
+                                        pad_token="<pad>")
+    args = SFTConfig(output_dir="/tmp/bench_loss_unused", report_to="none", use_cpu=True, bf16=False,
+                     dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False)
+    return ScaleSFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_dict({"input_ids": [[0]]}), processing_class=tokenizer,
+        data_collator=lambda rows: rows, loss="scale", per_token="full_logits" if variant == "c" else "fused",
+        w_think=WeightSchedule.from_config({"start": 2.0, "end": 1.0}),
+    )
+
+
+def head_batch(vocab: int, targets: int, prompt: int = 256) -> dict:
+    generator = torch.Generator().manual_seed(0)
+    length = prompt + targets
+    input_ids = torch.randint(0, vocab, (1, length), generator=generator)
+    labels = input_ids.clone()
+    labels[:, :prompt] = -100
+    segments = torch.full_like(labels, int(Segment.THINK))
+    segments[:, :prompt] = int(Segment.IGNORE)
+    segments[:, -max(1, targets // 50):] = int(Segment.ANSWER)
+    return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "labels": labels,
+            "segments": segments}
+
+
+def head_step(trainer, variant: str, batch: dict, tokens, samples) -> None:
+    from trl import SFTTrainer
+
+    trainer._global_counts = (tokens, samples)
+    inputs = dict(batch)
+    if variant == "b":  # TRL's own loss: no segments
+        inputs.pop("segments")
+        loss = SFTTrainer.compute_loss(trainer, trainer.model, inputs, num_items_in_batch=tokens)
+    else:
+        loss = trainer.compute_loss(trainer.model, inputs)
+    loss.backward()
+    trainer.model.zero_grad(set_to_none=True)
+
+
+def measure_head(hidden: int, vocab: int, targets: int, variant: str, steps: int) -> dict:
+    """In this (fresh) process: the first step's peak extra memory, then the median time of the rest."""
+    trainer = head_trainer(hidden, vocab, variant)
+    trainer.model.train()
+    batch = head_batch(vocab, targets)
+    tokens = (batch["labels"][:, 1:] != -100).sum()
+    samples = torch.tensor(1)
+    before = rss_bytes()
+    head_step(trainer, variant, batch, tokens, samples)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        head_step(trainer, variant, batch, tokens, samples)
+        times.append(time.perf_counter() - start)
+    return {"peak_extra_bytes": peak, "seconds": statistics.median(times)}
+
+
+def paper_shapes(steps: int) -> None:
+    results = {}
+    for name, hidden, vocab, targets in PAPER_CASES:
+        for variant in HEAD_VARIANTS:
+            command = [sys.executable, __file__, "--head-of", f"{hidden},{vocab},{targets},{variant}",
+                       f"--repeats={steps}"]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            results[name, variant] = json.loads(output.strip().splitlines()[-1])
+        print(f"{name}: hidden {hidden}, vocabulary {vocab}, {targets} target tokens, frozen head, float32 CPU")
+        for variant, label in HEAD_VARIANTS.items():
+            found = results[name, variant]
+            print(f"  ({variant}) {label:>17}: {found['seconds']:7.2f} s/step, "
+                  f"peak extra memory {found['peak_extra_bytes'] / 2**20:8.1f} MiB")
+    a, b, c = (results[PAPER_CASES[-1][0], v] for v in "abc")
+    print(f"peak-memory ratio (scale fused / trl default): {a['peak_extra_bytes'] / b['peak_extra_bytes']:.3f}")
+    print(f"time ratio (scale fused / trl default): {a['seconds'] / b['seconds']:.3f}")
+    print(f"peak-memory saving (full logits / scale fused): {c['peak_extra_bytes'] / a['peak_extra_bytes']:.2f}")
+
+
 def measure_memory_in_subprocess(args, variant) -> int:
     command = [sys.executable, __file__, "--memory-of", variant] + [
         f"--{k}={v}" for k, v in (
@@ -98,11 +205,18 @@ def main() -> None:
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--paper-shapes", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure the paper-shaped heads (minutes on a CPU)")
     parser.add_argument("--memory-of", choices=["scale", "vanilla"], help=argparse.SUPPRESS)
+    parser.add_argument("--head-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.memory_of:
         print(json.dumps({"peak_extra_bytes": peak_extra_bytes(args, args.memory_of)}))
+        return
+    if args.head_of:
+        hidden, vocab, targets, variant = args.head_of.split(",")
+        print(json.dumps(measure_head(int(hidden), int(vocab), int(targets), variant, args.repeats)))
         return
 
     torch.manual_seed(0)
@@ -133,6 +247,8 @@ def main() -> None:
         )
     print(f"time ratio (scale/vanilla): {median['scale'] / median['vanilla']:.3f}")
     print(f"peak-memory ratio (scale/vanilla): {memory['scale'] / memory['vanilla']:.3f}")
+    if args.paper_shapes:
+        paper_shapes(steps=2)
 
 
 if __name__ == "__main__":

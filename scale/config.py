@@ -126,6 +126,18 @@ def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
     }
 
 
+def resolve_launcher(launcher: str, project: str | Path) -> str:
+    """The launcher command with a relative ``--config_file`` taken from the project folder (where
+    ``configs/accelerate/`` lives), so it holds whatever Snakemake's working directory is."""
+    import shlex
+
+    words = shlex.split(launcher)
+    for i, word in enumerate(words[:-1]):
+        if word == "--config_file" and not Path(words[i + 1]).is_absolute():
+            words[i + 1] = str(Path(project) / words[i + 1])
+    return shlex.join(words)
+
+
 def eval_spec(config: dict) -> dict[str, Any]:
     spec = {"backend": "hf", "batch_size": 16, "max_new_tokens": 1024, "bootstrap": 1000}
     spec.update(config["eval"])

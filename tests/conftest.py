@@ -19,6 +19,15 @@ def synthetic_dir(tmp_path_factory) -> Path:
     return root
 
 
+def first_records(synthetic_dir: Path, dataset: str, n: int, directory: Path) -> Path:
+    """A training file of the first ``n`` records of a synthetic dataset, its pictures linked beside it."""
+    path = directory / "train.jsonl"
+    lines = (synthetic_dir / dataset / "train.jsonl").read_text().splitlines()[:n]
+    path.write_text("\n".join(lines) + "\n")
+    (directory / "images").symlink_to(synthetic_dir / dataset / "images")
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus(synthetic_dir) -> list[str]:
     from scale.data.records import read_records

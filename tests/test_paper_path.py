@@ -55,6 +55,15 @@ def test_every_job_imports_scale_from_this_checkout_and_runs_with_the_hub_offlin
     assert f"{REPO}/scale/__init__.py 1" in found, found
 
 
+def test_a_launcher_config_file_is_found_from_any_working_directory():
+    from scale.config import resolve_launcher
+
+    launcher = "accelerate launch --config_file configs/accelerate/zero2.yaml -m scale.cli"
+    resolved = resolve_launcher(launcher, REPO)
+    assert resolved == f"accelerate launch --config_file {REPO}/configs/accelerate/zero2.yaml -m scale.cli"
+    assert resolve_launcher(resolved, "/elsewhere") == resolved and resolve_launcher("scale", REPO) == "scale"
+
+
 # --- hub fetches on the login node ----------------------------------------------------------------
 
 def test_paper_jobs_read_checkpoints_fetched_on_the_login_node():
@@ -68,6 +77,7 @@ def test_paper_jobs_read_checkpoints_fetched_on_the_login_node():
             if hub_id in line and "--model-dir" in line:
                 raise AssertionError(f"a compute job reads {hub_id} from the hub: {line}")
     assert re.search(r"train-sft --model-dir results/paper/hub/checkpoints/qwen2\.5_vl_3b ", plan)
+    assert f"--config_file {REPO}/configs/accelerate/zero2.yaml" in plan
 
 
 def test_an_unlabelled_iconqa_split_stops_before_anything_is_written(tmp_path):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+from conftest import first_records
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
@@ -38,11 +39,7 @@ class CrashAfter(TrainerCallback):
 
 @pytest.fixture(scope="module")
 def eight_samples(synthetic_dir, tmp_path_factory):
-    path = tmp_path_factory.mktemp("eight") / "train.jsonl"
-    lines = (synthetic_dir / "iconqa" / "train.jsonl").read_text().splitlines()[:8]
-    path.write_text("\n".join(lines) + "\n")
-    (path.parent / "images").symlink_to(synthetic_dir / "iconqa" / "images")
-    return path
+    return first_records(synthetic_dir, "iconqa", 8, tmp_path_factory.mktemp("eight"))
 
 
 def weights(model_dir):

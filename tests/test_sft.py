@@ -7,6 +7,7 @@ import time
 
 import pytest
 import torch
+from conftest import first_records
 
 from scale.data.records import read_records
 from scale.models.families import get_family, load_processor
@@ -22,11 +23,7 @@ FAST = dict(per_device_train_batch_size=4, learning_rate=3e-3, logging_steps=1, 
 @pytest.fixture(scope="module")
 def four_samples(synthetic_dir, tmp_path_factory):
     """A fixed training file of 4 records (one batch)."""
-    path = tmp_path_factory.mktemp("four") / "train.jsonl"
-    lines = (synthetic_dir / "scienceqa" / "train.jsonl").read_text().splitlines()[:4]
-    path.write_text("\n".join(lines) + "\n")
-    (path.parent / "images").symlink_to(synthetic_dir / "scienceqa" / "images")
-    return path
+    return first_records(synthetic_dir, "scienceqa", 4, tmp_path_factory.mktemp("four"))
 
 
 def log_lines(run_dir):
@@ -147,7 +144,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples
     process.wait()
     assert complete.exists(), "no complete checkpoint was written before the kill"
     assert not (tmp_path / "run" / "model").exists(), "an interrupted run must not leave a final model"
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["resumed_from"] and int(run["resumed_from"].rsplit("-", 1)[1]) >= 10
     steps = [l["step"] for l in log_lines(tmp_path / "run")]

@@ -98,9 +98,10 @@ def train_grpo(
     key = checkpoints.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
                                                         use_vllm=use_vllm, seed=seed))
     last = checkpoints.resume_point(trainer, key)
+    start_step = checkpoints.step_of(last)  # read now: checkpoint rotation may delete it during training
     before = checkpoints.trainable_snapshot(trainer.model)
     trainer.train(resume_from_checkpoint=last)
-    moved = checkpoints.check_trained(trainer, checkpoints.step_of(last), before, require_change=False)
+    moved = checkpoints.check_trained(trainer, start_step, before, require_change=False)
     if not moved:
         print("GRPO moved no weight: no group of completions differed in reward (see frac_reward_zero_std)")
     checkpoints.finish_run(trainer, processor, out_dir / "model", merge_lora=bool(lora))

@@ -6,6 +6,16 @@
 losses are normalised over the *global* batch (every accumulated micro-batch,
 every process): ``ce`` by its target tokens, ``scale``/``fixed`` by its samples,
 so gradient accumulation and data parallelism keep the loss's meaning.
+
+Per-token cross-entropy comes from TRL's fused LM head, the call TRL's own loss
+makes (``model(**inputs, labels=…, fused_lm_head=True)``, patched onto every
+model by ``SFTTrainer.__init__``): it projects only labelled positions through
+the head, in tiles, and never holds the B×T×V logits, so SCALe costs what
+vanilla TRL SFT costs. Its ``log_probs``/``label_mask`` are ``[B, T-1]``, for
+positions 0…T-2 predicting 1…T-1; padded by one column they are exactly
+``scale.loss.token_ce``'s layout, which the segment code expects.
+``per_token="full_logits"`` keeps the reference path (full logits, then
+``token_ce``) for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -16,12 +26,30 @@ from typing import Any
 import torch
 from trl import SFTTrainer
 
+import torch.nn.functional as F
+
 from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, token_ce
 from scale.schedule import WeightSchedule
 from scale.segments import Segment
 from scale.train.checkpoints import ExactResume
 
 LOSSES = ("ce", "scale", "fixed")
+PER_TOKEN = ("fused", "full_logits")
+
+
+def per_token_ce(model, inputs: dict, per_token: str = "fused"):
+    """Per-token CE ``[B, T]`` (0 where ignored, position t predicting t+1), its target mask, and the
+    model outputs; ``inputs`` holds ``labels`` aligned with ``input_ids``."""
+    if per_token == "full_logits":
+        outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
+        ce, target_mask = token_ce(outputs.logits, inputs["labels"])
+        return ce, target_mask, outputs
+    outputs = model(**inputs, fused_lm_head=True)
+    log_probs = getattr(outputs, "log_probs", None)
+    if log_probs is None:
+        raise RuntimeError(f"{type(model).__name__} returned no fused log-probabilities: TRL's fused LM head is "
+                           "not on this model (use per_token='full_logits' to train with full logits)")
+    return F.pad(-log_probs.float(), (0, 1)), F.pad(outputs.label_mask, (0, 1), value=False), outputs
 
 
 class NoTargetTokensError(RuntimeError):
@@ -35,14 +63,18 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         loss: str = "ce",
         w_think: WeightSchedule | None = None,
         w_answer: WeightSchedule | None = None,
+        per_token: str = "fused",
         **kwargs: Any,
     ) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if per_token not in PER_TOKEN:
+            raise ValueError(f"per_token must be one of {PER_TOKEN}, got {per_token!r}")
         if loss == "fixed" and ((w_think and w_think.kind != "constant") or (w_answer and w_answer.kind != "constant")):
             raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
         super().__init__(*args, **kwargs)
         self.loss_name = loss
+        self.per_token = per_token
         self.w_think = w_think or WeightSchedule(1.0, 1.0, "constant")
         self.w_answer = w_answer or WeightSchedule(1.0, 1.0, "constant")
         self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
@@ -76,13 +108,14 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         self._total_target_tokens += int(tokens)
         return batch_samples, num_items
 
+    def per_token_ce(self, model, inputs):
+        return per_token_ce(model, inputs, self.per_token)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
-        labels = inputs.pop("labels")
         segments = inputs.pop("segments")
         inputs["use_cache"] = False
-        outputs = model(**inputs)
-        ce, target_mask = token_ce(outputs.logits, labels)
+        ce, target_mask, outputs = self.per_token_ce(model, inputs)
         w_think, w_answer = self.current_weights()
         counts = self._global_counts if mode == "train" else None
         # DDP averages gradients over processes; global counts make that a sum, so scale back up
@@ -182,9 +215,10 @@ def train_sft(
     key = checkpoints.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
                                                         training=training, lora=lora, seed=seed))
     last = checkpoints.resume_point(trainer, key)
+    start_step = checkpoints.step_of(last)  # read now: checkpoint rotation may delete it during training
     before = checkpoints.trainable_snapshot(trainer.model)
     result = trainer.train(resume_from_checkpoint=last)
-    checkpoints.check_trained(trainer, checkpoints.step_of(last), before)
+    checkpoints.check_trained(trainer, start_step, before)
     checkpoints.finish_run(trainer, processor, out_dir / "model", merge_lora=bool(lora))
     summary = {
         "kind": "sft",

@@ -1,0 +1,101 @@
+"""SCALe through TRL's fused LM head: the same loss and gradients as through full logits, and ``ce``
+equal to TRL's own SFT loss, for each tiny family."""
+
+import pytest
+import torch
+
+from scale.schedule import WeightSchedule
+
+FAMILIES = ("qwen2_5_vl", "gemma3", "llava_next")
+# fp32 on CPU: the fused head sums log-softmax in tiles, full logits in one pass, so the two agree to
+# float32 rounding: losses within rtol 1e-5; each gradient tensor within 1e-5 of its largest entry
+# plus 1e-8 (measured here: at most 3e-7 of it, on Gemma 3's projector weight; the 1e-8 covers the
+# attention key biases, whose true gradient is 0 and whose computed one is rounding noise of ~1e-11).
+LOSS_RTOL, GRAD_REL, GRAD_ATOL = 1e-5, 1e-5, 1e-8
+
+
+def make_trainer(model_dir, items, tmp_path, loss, per_token="fused"):
+    from scale.models.families import load_model, load_processor
+    from scale.prompts import training_messages
+    from scale.train import runs
+    from scale.train.collate import SegmentCollator, training_chat_template
+    from scale.train.sft import ScaleSFTTrainer, sft_config
+
+    processor = load_processor(model_dir)
+    dataset = runs.conversation_dataset([r for r, _ in items], runs.load_images(items), training_messages)
+    collator = SegmentCollator(processor=processor, assistant_only_loss=True,
+                               chat_template=training_chat_template(processor))
+    weights = {"scale": ({"start": 2.0, "end": 1.0}, 1.0), "fixed": (1.0, 1.0), "ce": (1.0, 1.0)}[loss]
+    args = sft_config(tmp_path, {"max_steps": 1, "per_device_train_batch_size": 2, "disable_tqdm": True}, 0)
+    trainer = ScaleSFTTrainer(
+        model=load_model(model_dir, dtype=torch.float32), args=args, train_dataset=dataset,
+        processing_class=processor, data_collator=collator, loss=loss, per_token=per_token,
+        w_think=WeightSchedule.from_config(weights[0]), w_answer=WeightSchedule.from_config(weights[1]),
+    )
+    return trainer, collator
+
+
+def examples(items):
+    from scale.data.records import load_image
+    from scale.prompts import training_messages
+
+    return [{"messages": training_messages(r), "images": [load_image(r, d)]} for r, d in items]
+
+
+def accumulate(trainer, batches):
+    """Loss summed over the micro-batches of one global batch, and the gradients it leaves."""
+    trainer.model.zero_grad(set_to_none=True)
+    trainer.model.train()
+    trainer.get_batch_samples(iter([dict(b) for b in batches]), len(batches), torch.device("cpu"))
+    total = 0.0
+    for batch in batches:
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss.backward()
+        total += loss.item()
+    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+    return total, grads
+
+
+@pytest.mark.parametrize("loss", ["ce", "scale", "fixed"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_fused_head_gives_the_full_logit_loss_and_gradients_with_accumulation(
+    tiny_models, synthetic_dir, tmp_path, family, loss
+):
+    from scale.data.records import read_items
+
+    items = read_items(synthetic_dir / "scienceqa" / "train.jsonl")[:4]
+    trainer, collator = make_trainer(tiny_models[family], items, tmp_path, loss)
+    data = examples(items)
+    batches = [collator(data[:2]), collator(data[2:])]  # two micro-batches of one global batch
+    trainer.per_token = "fused"
+    fused_loss, fused_grads = accumulate(trainer, batches)
+    trainer.per_token = "full_logits"
+    full_loss, full_grads = accumulate(trainer, batches)
+    assert fused_loss > 0
+    assert fused_loss == pytest.approx(full_loss, rel=LOSS_RTOL)
+    assert fused_grads.keys() == full_grads.keys() and fused_grads
+    for name, expected in full_grads.items():
+        error = (fused_grads[name] - expected).abs().max().item()
+        assert error <= GRAD_REL * expected.abs().max().item() + GRAD_ATOL, (name, error)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_ce_equals_trls_own_sft_loss_on_the_same_batch(tiny_models, synthetic_dir, tmp_path, family):
+    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+    from scale.data.records import read_items
+
+    items = read_items(synthetic_dir / "iconqa" / "train.jsonl")[:2]
+    trainer, collator = make_trainer(tiny_models[family], items, tmp_path, "ce")
+    ours = collator(examples(items))
+    trainer.get_batch_samples(iter([dict(ours)]), 1, torch.device("cpu"))
+    tokens = trainer._global_counts[0]
+    trl_collator = DataCollatorForVisionLanguageModeling(
+        processor=collator.processor, assistant_only_loss=True, chat_template=collator.chat_template)
+    theirs = trl_collator(examples(items))
+    assert torch.equal(theirs["labels"], ours["labels"])
+    with torch.no_grad():
+        expected = SFTTrainer.compute_loss(trainer, trainer.model, dict(theirs), num_items_in_batch=tokens)
+        found = trainer.compute_loss(trainer.model, dict(ours))
+    assert found.item() == pytest.approx(expected.item(), rel=1e-6)
