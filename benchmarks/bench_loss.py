@@ -8,8 +8,9 @@
    frozen head and embeddings as under LoRA, one sample with 1,024–2,048 target
    tokens. Each of (a) SCALe through TRL's fused LM head (``ScaleSFTTrainer``,
    the default), (b) TRL's default SFT loss (``SFTTrainer.compute_loss`` itself)
-   and (c) SCALe through full logits (``per_token="full_logits"``) runs in a
-   fresh process: peak memory of its first step, median time of the next ones.
+   and (c) SCALe through full logits (``per_token="full_logits"``): peak memory
+   of one step, each in a fresh process; time per step as the median of three
+   rounds in one process, the variants interleaved (the first round warms up).
    The last three lines, for the largest case, are the ratios other tools read.
 
 Peak memory is what the step adds on top of the model and batch: on CUDA from
@@ -149,38 +150,54 @@ def head_step(trainer, variant: str, batch: dict, tokens, samples) -> None:
     trainer.model.zero_grad(set_to_none=True)
 
 
-def measure_head(hidden: int, vocab: int, targets: int, variant: str, steps: int) -> dict:
-    """In this (fresh) process: the first step's peak extra memory, then the median time of the rest."""
+def head_setup(hidden: int, vocab: int, targets: int, variant: str):
     trainer = head_trainer(hidden, vocab, variant)
     trainer.model.train()
     batch = head_batch(vocab, targets)
-    tokens = (batch["labels"][:, 1:] != -100).sum()
-    samples = torch.tensor(1)
+    return trainer, batch, (batch["labels"][:, 1:] != -100).sum(), torch.tensor(1)
+
+
+def measure_head_memory(hidden: int, vocab: int, targets: int, variant: str) -> dict:
+    """In this (fresh) process: the peak memory one step adds over the model and batch."""
+    trainer, batch, tokens, samples = head_setup(hidden, vocab, targets, variant)
     before = rss_bytes()
     head_step(trainer, variant, batch, tokens, samples)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        head_step(trainer, variant, batch, tokens, samples)
-        times.append(time.perf_counter() - start)
-    return {"peak_extra_bytes": peak, "seconds": statistics.median(times)}
+    return {"peak_extra_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before}
 
 
-def paper_shapes(steps: int) -> None:
+def measure_head_time(hidden: int, vocab: int, targets: int, rounds: int) -> dict:
+    """One model, the three variants interleaved round by round (a fair A/B on a shared CPU): median s/step."""
+    trainer, batch, tokens, samples = head_setup(hidden, vocab, targets, "a")
+    times = {variant: [] for variant in HEAD_VARIANTS}
+    for round_ in range(rounds + 1):  # round 0 warms up
+        for variant in HEAD_VARIANTS if round_ % 2 == 0 else tuple(reversed(HEAD_VARIANTS)):
+            trainer.per_token = "full_logits" if variant == "c" else "fused"
+            start = time.perf_counter()
+            head_step(trainer, variant, batch, tokens, samples)
+            if round_:
+                times[variant].append(time.perf_counter() - start)
+    return {variant: statistics.median(found) for variant, found in times.items()}
+
+
+def in_subprocess(*arguments: str) -> dict:
+    output = subprocess.run([sys.executable, __file__, *arguments], check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def paper_shapes(rounds: int) -> None:
     results = {}
     for name, hidden, vocab, targets in PAPER_CASES:
-        for variant in HEAD_VARIANTS:
-            command = [sys.executable, __file__, "--head-of", f"{hidden},{vocab},{targets},{variant}",
-                       f"--repeats={steps}"]
-            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-            results[name, variant] = json.loads(output.strip().splitlines()[-1])
-        print(f"{name}: hidden {hidden}, vocabulary {vocab}, {targets} target tokens, frozen head, float32 CPU")
+        shape = f"{hidden},{vocab},{targets}"
+        memory = {v: in_subprocess("--head-memory-of", f"{shape},{v}")["peak_extra_bytes"] for v in HEAD_VARIANTS}
+        seconds = in_subprocess("--head-time-of", shape, f"--repeats={rounds}")
+        results[name] = {v: {"peak_extra_bytes": memory[v], "seconds": seconds[v]} for v in HEAD_VARIANTS}
+        print(f"{name}: hidden {hidden}, vocabulary {vocab}, {targets} target tokens, frozen head, float32 CPU, "
+              f"{rounds} interleaved rounds")
         for variant, label in HEAD_VARIANTS.items():
-            found = results[name, variant]
+            found = results[name][variant]
             print(f"  ({variant}) {label:>17}: {found['seconds']:7.2f} s/step, "
                   f"peak extra memory {found['peak_extra_bytes'] / 2**20:8.1f} MiB")
-    a, b, c = (results[PAPER_CASES[-1][0], v] for v in "abc")
+    a, b, c = (results[PAPER_CASES[-1][0]][v] for v in "abc")
     print(f"peak-memory ratio (scale fused / trl default): {a['peak_extra_bytes'] / b['peak_extra_bytes']:.3f}")
     print(f"time ratio (scale fused / trl default): {a['seconds'] / b['seconds']:.3f}")
     print(f"peak-memory saving (full logits / scale fused): {c['peak_extra_bytes'] / a['peak_extra_bytes']:.2f}")
@@ -208,15 +225,20 @@ def main() -> None:
     parser.add_argument("--paper-shapes", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure the paper-shaped heads (minutes on a CPU)")
     parser.add_argument("--memory-of", choices=["scale", "vanilla"], help=argparse.SUPPRESS)
-    parser.add_argument("--head-of", help=argparse.SUPPRESS)
+    parser.add_argument("--head-memory-of", help=argparse.SUPPRESS)
+    parser.add_argument("--head-time-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.memory_of:
         print(json.dumps({"peak_extra_bytes": peak_extra_bytes(args, args.memory_of)}))
         return
-    if args.head_of:
-        hidden, vocab, targets, variant = args.head_of.split(",")
-        print(json.dumps(measure_head(int(hidden), int(vocab), int(targets), variant, args.repeats)))
+    if args.head_memory_of:
+        hidden, vocab, targets, variant = args.head_memory_of.split(",")
+        print(json.dumps(measure_head_memory(int(hidden), int(vocab), int(targets), variant)))
+        return
+    if args.head_time_of:
+        hidden, vocab, targets = map(int, args.head_time_of.split(","))
+        print(json.dumps(measure_head_time(hidden, vocab, targets, args.repeats)))
         return
 
     torch.manual_seed(0)
@@ -248,7 +270,7 @@ def main() -> None:
     print(f"time ratio (scale/vanilla): {median['scale'] / median['vanilla']:.3f}")
     print(f"peak-memory ratio (scale/vanilla): {memory['scale'] / memory['vanilla']:.3f}")
     if args.paper_shapes:
-        paper_shapes(steps=2)
+        paper_shapes(rounds=3)
 
 
 if __name__ == "__main__":

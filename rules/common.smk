@@ -117,7 +117,9 @@ def test_source_settings(wildcards):
 
 def launcher(stage):
     """The command that starts `scale` for a training stage: `scale`, or e.g. `accelerate launch … -m scale.cli`."""
-    return scale_config.resolve_launcher(config[stage].get("launcher", "scale"), PROJECT)
+    return scale_config.resolve_launcher(
+        config[stage].get("launcher", "scale"), PROJECT
+    )
 
 
 def train_file(wildcards):

@@ -285,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--model-dir", required=True, help="model directory or hub id")
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
-                     help="hf: batched transformers generation (CPU or GPU); vllm, lmms_eval: GPU only")
+                     help="hf: batched transformers generation (CPU or GPU); lmms_eval: the same through lmms-eval "
+                          "(CPU or GPU); vllm: GPU only")
     sub.add_argument("--batch-size", type=int, default=16, help="prompts generated together")
     sub.add_argument("--max-new-tokens", type=int, default=1024,
                      help="generation budget; an output cut here is counted as invalid if unclosed")

@@ -2,9 +2,10 @@
 
 import json
 
+import pytest
 import yaml
 
-from scale.eval.lmms import predictions_from_samples, write_task
+from scale.eval.lmms import LmmsEvalError, predictions_from_samples, write_task
 from scale.eval.lmms_tasks import scale_tasks
 from scale.eval.predictions import prediction
 from scale.eval.score import score
@@ -50,9 +51,16 @@ def test_logged_samples_convert_to_the_same_predictions_as_the_hf_route(syntheti
 
     records = read_records(synthetic_dir / "iconqa" / "test.jsonl")[:3]
     log = tmp_path / "x_samples_scale_iconqa.jsonl"
-    log.write_text("".join(json.dumps({"doc_id": i, "doc": r, "resps": [[o]], "filtered_resps": [o]}) + "\n"
-                           for i, (r, o) in enumerate(zip(records, OUTPUTS))))
+    log.write_text("".join(json.dumps({"doc_id": i, "target": r["answer"], "resps": f" {o}",
+                                       "filtered_resps": o.strip()}) + "\n"
+                           for i, (r, o) in reversed(list(enumerate(zip(records, OUTPUTS))))))
     count = lambda text: len(text.split())  # noqa: E731
-    converted = predictions_from_samples(log, count, max_new_tokens=1000)
-    direct = [prediction(r, o, "stop", count) for r, o in zip(records, OUTPUTS)]
-    assert converted == direct
+    items = [(r, tmp_path) for r in records]
+    converted = predictions_from_samples(log, items, {records[1]["id"]: "length"}, count)
+    direct = [prediction(r, f" {o}", "length" if i == 1 else "stop", count)
+              for i, (r, o) in enumerate(zip(records, OUTPUTS))]
+    assert converted == direct  # raw outputs in the test file's order, finish reasons from the model class
+    with pytest.raises(LmmsEvalError, match="1 test record\\(s\\) missing"):
+        predictions_from_samples(log, items + [(records[0], tmp_path)], {}, count)
+    with pytest.raises(LmmsEvalError, match="row 0 has target"):  # another test set's log
+        predictions_from_samples(log, [({**records[0], "answer": "999"}, tmp_path)] + items[1:], {}, count)

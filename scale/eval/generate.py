@@ -3,7 +3,8 @@
 * ``hf``: batched greedy generation with left padding and the KV cache, prompts
   sorted by length so batches waste little padding. Tiny models on CPU, any model on GPU.
 * ``vllm``: the same prompts through vLLM at temperature 0 (imported only when chosen).
-* ``lmms_eval``: see ``scale.eval.lmms``.
+* ``lmms_eval``: lmms-eval with our tasks and our model class, which runs
+  ``hf_generate`` (see ``scale.eval.lmms``): the paper's harness, same outputs.
 """
 
 from __future__ import annotations
@@ -111,6 +112,6 @@ def evaluate(model_dir, test_path, out_path, backend: str = "hf", batch_size: in
     else:
         from scale.eval.lmms import lmms_generate
 
-        rows = lmms_generate(model_dir, test_path, items, max_new_tokens)
+        rows = lmms_generate(model_dir, test_path, items, out_path, batch_size, max_new_tokens)
     write_predictions(out_path, rows)
     return Path(out_path)

@@ -1,8 +1,19 @@
-"""The ``lmms_eval`` backend: run lmms-eval on the package's tasks and convert its samples to predictions.
+"""The ``lmms_eval`` backend: lmms-eval runs our tasks with our model class, one folder per cell.
 
-lmms-eval exits 0 even when evaluation fails, so success is judged by its
-sample log, never its exit code. It does not report why generation stopped;
-converted predictions say ``stop`` unless the output reached the token limit.
+Each evaluation (model, dataset, variant, seed) gets a folder of its own beside
+its ``predictions.jsonl`` (``…/lmms_eval/``, emptied first): the task
+definition, lmms-eval's logs and samples, and the model class's finish reasons.
+Only that folder is read back, so two cells evaluated at once, or one after
+another, never see each other's outputs, and a failed run never reuses a
+stale log. lmms-eval can exit 0 after a failure, so success is judged by what
+it wrote: exactly one samples file holding every test record once.
+
+Task names (``scale_scienceqa_img``, ``scale_iconqa``) cannot clash with
+lmms-eval's built-ins, which win a clash against ``--include_path``. The model
+is ``scale_vlm`` (``scale.eval.lmms_model``): the ``hf`` backend's prompt, image
+pipeline and generation, so both routes give the same outputs. Scoring is
+``scale.answers`` on both sides: the tasks' ``process_results`` for lmms-eval's
+own table, ``scale.eval.score`` for ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +27,18 @@ from pathlib import Path
 from scale.eval.predictions import prediction
 
 TASK_DIR = Path(__file__).parent / "lmms_tasks"
-MODEL_NAMES = {"qwen2_5_vl": "qwen2_5_vl", "gemma3": "gemma3", "llava_next": "llava_hf"}
+TASK_NAMES = {"scienceqa": "scale_scienceqa_img", "iconqa": "scale_iconqa"}
+MODEL_NAME = "scale_vlm"
+
+
+class LmmsEvalError(RuntimeError):
+    """lmms-eval failed, or wrote no usable samples for the cell."""
+
+
+def task_name(test_path: str | Path) -> str:
+    """Our task for a test file (``…/data/{dataset}/test.jsonl``); never a built-in name."""
+    dataset = Path(test_path).resolve().parent.name
+    return TASK_NAMES.get(dataset, f"scale_{dataset}")
 
 
 def task_yaml(task: str, docs_path: Path, max_new_tokens: int) -> str:
@@ -46,7 +68,8 @@ def task_yaml(task: str, docs_path: Path, max_new_tokens: int) -> str:
 
 
 def write_task(test_path: str | Path, out_dir: str | Path, task: str, max_new_tokens: int) -> Path:
-    """An include directory for ``lmms-eval --include_path``: the task YAML, its functions, the docs."""
+    """An include directory for ``--include_path``: the task YAML, its functions, and the docs (our test
+    records with the folder their image paths are relative to, and the absolute image path)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data_dir = Path(test_path).resolve().parent
@@ -55,6 +78,7 @@ def write_task(test_path: str | Path, out_dir: str | Path, task: str, max_new_to
         for line in src:
             if line.strip():
                 record = json.loads(line)
+                record["data_dir"] = str(data_dir)
                 record["image_path"] = str(data_dir / record["image"]) if record.get("image") else None
                 dst.write(json.dumps(record) + "\n")
     shutil.copyfile(TASK_DIR / "scale_tasks.py", out_dir / "scale_tasks.py")
@@ -62,39 +86,66 @@ def write_task(test_path: str | Path, out_dir: str | Path, task: str, max_new_to
     return out_dir
 
 
-def predictions_from_samples(samples_path: str | Path, count_tokens, max_new_tokens: int) -> list[dict]:
-    """Our predictions from an lmms-eval ``*_samples_*.jsonl`` log (fields ``doc``, ``filtered_resps``/``resps``)."""
-    rows = []
+def sample_output(sample: dict) -> str:
+    """The model's raw output: ``resps``, not ``filtered_resps`` (lmms-eval's filter strips whitespace)."""
+    output = sample.get("resps", sample.get("filtered_resps", [""]))
+    while isinstance(output, list):
+        output = output[0] if output else ""
+    return output
+
+
+def predictions_from_samples(samples_path: str | Path, items, reasons: dict[str, str], count_tokens) -> list[dict]:
+    """Our predictions, in the test file's order, from lmms-eval's samples log: ``doc_id`` is the row of
+    the test file; every row exactly once, its ``target`` the row's gold answer (else the log is not ours)."""
+    samples: dict[int, dict] = {}
     for line in Path(samples_path).read_text().splitlines():
-        if not line.strip():
-            continue
-        sample = json.loads(line)
-        output = sample.get("filtered_resps") or sample.get("resps") or [""]
-        while isinstance(output, list):
-            output = output[0] if output else ""
-        reason = "length" if count_tokens(output) >= max_new_tokens else "stop"
-        rows.append(prediction(sample["doc"], output, reason, count_tokens))
+        if line.strip():
+            sample = json.loads(line)
+            if sample["doc_id"] in samples:
+                raise LmmsEvalError(f"{samples_path}: doc {sample['doc_id']} appears twice")
+            samples[sample["doc_id"]] = sample
+    missing = [i for i in range(len(items)) if i not in samples]
+    extra = sorted(set(samples) - set(range(len(items))))
+    if missing or extra:
+        raise LmmsEvalError(f"{samples_path}: {len(missing)} test record(s) missing (e.g. rows {missing[:3]}), "
+                            f"{len(extra)} not in the test file (e.g. rows {extra[:3]})")
+    rows = []
+    for i, (record, _) in enumerate(items):
+        sample = samples[i]
+        if "target" in sample and str(sample["target"]) != record["answer"]:
+            raise LmmsEvalError(f"{samples_path}: row {i} has target {sample['target']!r}, but record "
+                                f"{record['id']!r} has gold {record['answer']!r}")
+        rows.append(prediction(record, sample_output(sample), reasons.get(record["id"], "stop"), count_tokens))
     return rows
 
 
-def lmms_generate(model_dir, test_path, items, max_new_tokens: int) -> list[dict]:
+def lmms_generate(model_dir, test_path, items, out_path, batch_size: int = 16, max_new_tokens: int = 1024) -> list[dict]:
+    """Run lmms-eval on ``test_path`` with ``scale_vlm`` in the cell's own folder; our predictions."""
+    import torch
     from transformers import AutoTokenizer
 
     from scale.data.stats import token_counter
-    from scale.models.families import family_of
 
-    family = family_of(model_dir)
-    work = Path(test_path).resolve().parent / ".lmms_eval"
-    task = f"scale_{Path(test_path).resolve().parent.name}"
-    write_task(test_path, work / "tasks", task, max_new_tokens)
-    command = [sys.executable, "-m", "lmms_eval", "--model", MODEL_NAMES[family.name],
-               "--model_args", f"pretrained={model_dir}", "--tasks", task, "--include_path", str(work / "tasks"),
-               "--batch_size", "1", "--log_samples", "--output_path", str(work / "out")]
-    subprocess.run(command, check=False)
+    work = Path(out_path).resolve().parent / "lmms_eval"
+    shutil.rmtree(work, ignore_errors=True)
+    task = task_name(test_path)
+    tasks_dir = write_task(test_path, work / "tasks", task, max_new_tokens)
+    reasons_file = work / "finish_reasons.jsonl"
+    model_args = f"pretrained={Path(model_dir).resolve()},max_new_tokens={max_new_tokens},reasons={reasons_file}"
+    command = [sys.executable, "-m", "scale.eval.lmms_run", "--model", MODEL_NAME, "--model_args", model_args,
+               "--tasks", task, "--include_path", str(tasks_dir), "--batch_size", str(batch_size), "--log_samples",
+               "--output_path", str(work / "out"), "--device", "cuda" if torch.cuda.is_available() else "cpu"]
+    with open(work / "lmms_eval.log", "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    tail = (work / "lmms_eval.log").read_text()[-3000:]
+    if result.returncode != 0:
+        raise LmmsEvalError(f"lmms-eval exited with {result.returncode}; the end of {work / 'lmms_eval.log'}:\n{tail}")
     logs = sorted((work / "out").rglob(f"*samples_{task}*.jsonl"))
-    if not logs:
-        raise RuntimeError(f"lmms-eval wrote no samples for {task} (it exits 0 on failure); see its output above")
+    if len(logs) != 1:
+        raise LmmsEvalError(f"lmms-eval wrote {len(logs)} samples files for {task} (it can exit 0 after a failure); "
+                            f"the end of {work / 'lmms_eval.log'}:\n{tail}")
+    reasons = {}
+    if reasons_file.exists():
+        reasons = {row["id"]: row["finish_reason"] for row in map(json.loads, reasons_file.read_text().splitlines())}
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    rows = predictions_from_samples(logs[-1], token_counter(tokenizer), max_new_tokens)
-    order = {record["id"]: i for i, (record, _) in enumerate(items)}
-    return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])
+    return predictions_from_samples(logs[0], items, reasons, token_counter(tokenizer))
