@@ -1,9 +1,8 @@
 """The paper config, rehearsed: the overlay's allow-list, and the paper path run end to end on stand-ins."""
 
 import fnmatch
+import functools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,8 +94,10 @@ def tensors(model_dir: Path) -> dict:
     return found
 
 
+@functools.cache
 def token_lengths(model_dir: Path, train_file: Path) -> tuple[list[int], list[int]]:
-    """Per training record: all tokens and labelled tokens, as the SFT collator counts them."""
+    """Per training record: all tokens and labelled tokens, as the SFT collator counts them (once per
+    model and data: the SFT variants of a row share both)."""
     from scale.data.records import load_image, read_items
     from scale.models.families import load_processor
     from scale.prompts import training_messages
