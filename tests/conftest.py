@@ -28,6 +28,16 @@ def first_records(synthetic_dir: Path, dataset: str, n: int, directory: Path) ->
     return path
 
 
+def model_tensors(model_dir: Path) -> dict:
+    """Every tensor a saved model holds, by its saved name (all safetensors shards)."""
+    from safetensors.torch import load_file
+
+    found = {}
+    for file in sorted(Path(model_dir).glob("*.safetensors")):
+        found.update(load_file(file))
+    return found
+
+
 @pytest.fixture(scope="session")
 def corpus(synthetic_dir) -> list[str]:
     from scale.data.records import read_records

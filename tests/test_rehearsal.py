@@ -9,6 +9,8 @@ import pytest
 import torch
 import yaml
 
+from conftest import model_tensors
+
 from scale.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,15 +87,6 @@ def test_the_merged_config_is_valid_and_keeps_the_paper_grid(tmp_path):
     assert merged["sft"]["training"]["gradient_checkpointing"] is True
 
 
-def tensors(model_dir: Path) -> dict:
-    from safetensors.torch import load_file
-
-    found = {}
-    for file in sorted(model_dir.glob("*.safetensors")):
-        found.update(load_file(file))
-    return found
-
-
 @functools.cache
 def token_lengths(model_dir: Path, train_file: Path) -> tuple[list[int], list[int]]:
     """Per training record: all tokens and labelled tokens, as the SFT collator counts them (once per
@@ -129,7 +122,7 @@ def check_rehearsal_outputs(workdir: Path, results: Path) -> None:
         lines = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
         assert [line["step"] for line in lines] == [1, 2], run
         base = workdir / summary["model_dir"]
-        trained, start = tensors(run / "model"), tensors(base)
+        trained, start = model_tensors(run / "model"), model_tensors(base)
         assert not list((run / "model").glob("adapter_*")), f"{run}: LoRA adapters were not merged"
         assert trained.keys() == start.keys(), run
         changed = [k for k in trained if not torch.equal(trained[k], start[k])]

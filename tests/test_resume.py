@@ -8,8 +8,7 @@ import time
 
 import pytest
 import torch
-from conftest import first_records
-from safetensors.torch import load_file
+from conftest import first_records, model_tensors
 from transformers import TrainerCallback
 
 from scale.train.checkpoints import CheckpointMismatchError, UntrainedModelError, restore_weights
@@ -42,13 +41,6 @@ def eight_samples(synthetic_dir, tmp_path_factory):
     return first_records(synthetic_dir, "iconqa", 8, tmp_path_factory.mktemp("eight"))
 
 
-def weights(model_dir):
-    found = {}
-    for file in sorted(model_dir.glob("*.safetensors")):
-        found.update(load_file(file))
-    return found
-
-
 def assert_same_weights(a, b):
     assert a.keys() == b.keys()
     for key in a:
@@ -76,9 +68,9 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_weights_of_an_uninterrup
     resumed = train_sft(tiny_models[family], eight_samples, tmp_path / "killed", **settings)
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["steps"] == 4
     assert steps_logged(tmp_path / "killed") == [1, 2, 3, 4]
-    final, straight = weights(tmp_path / "killed" / "model"), weights(tmp_path / "straight" / "model")
+    final, straight = model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model")
     assert_same_weights(final, straight)
-    base = weights(tiny_models[family])
+    base = model_tensors(tiny_models[family])
     assert any(not torch.equal(final[k], base[k]) for k in base), "training moved no weight"
 
 
@@ -89,7 +81,7 @@ def test_a_forced_rerun_of_a_finished_run_trains_afresh(tiny_models, eight_sampl
     again = train_sft(tiny_models["gemma3"], eight_samples, tmp_path / "run", **settings)
     assert again["resumed_from"] is None and again["steps"] == 4 and steps_logged(tmp_path / "run") == [1, 2, 3, 4]
     assert again["train_loss"] == pytest.approx(first["train_loss"])
-    trained, base = weights(tmp_path / "run" / "model"), weights(tiny_models["gemma3"])
+    trained, base = model_tensors(tmp_path / "run" / "model"), model_tensors(tiny_models["gemma3"])
     assert any(not torch.equal(trained[k], base[k]) for k in base)
 
 
@@ -123,7 +115,7 @@ def test_weights_that_do_not_fit_stop_the_resume_naming_them(tiny_models, tmp_pa
     restore_weights(model, tiny_models["gemma3"])  # its own layout: every weight found by name
     checkpoint = tmp_path / "checkpoint-2"
     shutil.copytree(tiny_models["gemma3"], checkpoint)
-    tensors = weights(tiny_models["gemma3"])
+    tensors = model_tensors(tiny_models["gemma3"])
     dropped = sorted(tensors)[0]
     tensors["not.a.weight"] = tensors.pop(dropped)
     save_file(tensors, checkpoint / "model.safetensors", metadata={"format": "pt"})
@@ -149,7 +141,7 @@ def test_grpo_resumes_to_the_weights_of_an_uninterrupted_run(tiny_models, eight_
                         **settings)
     resumed = grpo.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "killed", **settings)
     assert resumed["resumed_from"].endswith("checkpoint-2")
-    assert_same_weights(weights(tmp_path / "killed" / "model"), weights(tmp_path / "straight" / "model"))
+    assert_same_weights(model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model"))
 
 
 def test_a_killed_warmup_resumes_to_the_weights_of_an_uninterrupted_one(tiny_models, eight_samples, tmp_path):
@@ -169,4 +161,4 @@ def test_a_killed_warmup_resumes_to_the_weights_of_an_uninterrupted_one(tiny_mod
     subprocess.run(command(tmp_path / "killed"), check=True, capture_output=True)
     run = json.loads((tmp_path / "killed" / "run.json").read_text())
     assert int(run["resumed_from"].rsplit("-", 1)[1]) >= 10
-    assert_same_weights(weights(tmp_path / "killed" / "model"), weights(tmp_path / "straight" / "model"))
+    assert_same_weights(model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model"))

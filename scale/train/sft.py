@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from trl import SFTTrainer
-
 import torch.nn.functional as F
+from trl import SFTTrainer
 
 from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, token_ce
 from scale.schedule import WeightSchedule
@@ -108,14 +107,11 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         self._total_target_tokens += int(tokens)
         return batch_samples, num_items
 
-    def per_token_ce(self, model, inputs):
-        return per_token_ce(model, inputs, self.per_token)
-
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
         segments = inputs.pop("segments")
         inputs["use_cache"] = False
-        ce, target_mask, outputs = self.per_token_ce(model, inputs)
+        ce, target_mask, outputs = per_token_ce(model, inputs, self.per_token)
         w_think, w_answer = self.current_weights()
         counts = self._global_counts if mode == "train" else None
         # DDP averages gradients over processes; global counts make that a sum, so scale back up
