@@ -1,9 +1,11 @@
-"""Learnability of the embedded default: direct-answer accuracy of each tiny family before and after
-the warm-up, beside what guessing scores on the same test sets.
+"""What the embedded default's warm-up teaches: direct-answer accuracy of each tiny family before and
+after it, on the probe (the warm-up's own question types asked of test pictures) and on the test
+questions it never taught, beside what guessing scores on each.
 
     python benchmarks/bench_warmup.py [--families qwen2_5_vl gemma3 llava_next] [--steps N]
-    (target: every warmed-up family clears the majority baseline by 10 points or more on both
-     datasets; about 3 minutes per family on a 2-core machine)
+    (target: every warmed-up family clears the probe's majority baseline by 10 points or more on
+     both datasets, so it sees; its test accuracy is what Base brings to SFT untaught; about
+     5 minutes per family on a 2-core machine)
 
 The warm-up settings, dataset sizes and tiny model sizes are the default config's (``--steps``
 overrides the warm-up length). A randomly initialised model writes no closed answer at all, so the
@@ -44,12 +46,14 @@ def main() -> None:
         root = Path(root)
         tests, warmups = {}, []
         for dataset, settings in config["data"]["datasets"].items():
-            for split in ("train", "test", "warmup"):
-                write_split(root / dataset, dataset, split, settings[split], settings["seed"],
+            for split in ("train", "test", "warmup", "probe"):
+                n = settings["test" if split == "probe" else split]
+                write_split(root / dataset, dataset, split, n, settings["seed"],
                             settings["image_size"], settings["think_ratio"])
+            tests[f"{dataset} probe"] = root / dataset / "probe.jsonl"
             tests[dataset] = root / dataset / "test.jsonl"
             warmups.append(root / dataset / "warmup.jsonl")
-        records = [r for p in sorted(root.glob("*/*.jsonl")) for r in read_records(p)]
+        records = [r for p in sorted(root.glob("*/*.jsonl")) if p.stem != "probe" for r in read_records(p)]
         corpus = tokenizer_corpus(records)
         rows = []
         for dataset, test in tests.items():
@@ -60,18 +64,18 @@ def main() -> None:
             model = config["models"][name]
             init = build_tiny(model["family"], root / name / "init", corpus, seed=0, sizes=model["tiny"])
             for dataset, test in tests.items():
-                metrics = accuracy(init, test, root / name / "eval-init" / dataset)
+                metrics = accuracy(init, test, root / name / "eval-init" / dataset.replace(" ", "-"))
                 rows.append((f"{name} init", dataset, metrics["accuracy"], metrics["per_qtype"]))
             start = time.perf_counter()
             train_sft(init, warmups, root / name / "base", loss="ce", training=warmup, seed=0)
             seconds = time.perf_counter() - start
             for dataset, test in tests.items():
-                metrics = accuracy(root / name / "base" / "model", test, root / name / "eval-base" / dataset)
+                metrics = accuracy(root / name / "base" / "model", test, root / name / "eval-base" / dataset.replace(" ", "-"))
                 rows.append((f"{name} warm-up ({args.steps} steps, {seconds:.0f} s)", dataset,
                              metrics["accuracy"], metrics["per_qtype"]))
     for who, dataset, acc, per_qtype in rows:
         detail = json.dumps({q: round(v["accuracy"], 1) for q, v in per_qtype.items()}) if per_qtype else ""
-        print(f"{who:<42} {dataset:<10} {acc:6.1f}%  {detail}")
+        print(f"{who:<42} {dataset:<16} {acc:6.1f}%  {detail}")
 
 
 if __name__ == "__main__":

@@ -242,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("synth", cmd_synth, "Write one split of a synthetic ScienceQA- or IconQA-shaped benchmark.")
     sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"],
                      help="scienceqa: lettered multiple choice; iconqa: fill-in-the-blank counts and choose-text")
-    sub.add_argument("--split", required=True, choices=["train", "test", "warmup"],
-                     help="train: with reasoning responses; test: no responses; warmup: direct answers")
+    sub.add_argument("--split", required=True, choices=["train", "test", "warmup", "probe"],
+                     help="train: the test question types with reasoning responses; test: no responses; "
+                          "warmup: other question types, direct answers (Base's training); probe: the warm-up's "
+                          "question types asked of test pictures (give --n)")
     sub.add_argument("--n", type=int, help="number of records (default: the split's count in --settings)")
     sub.add_argument("--settings", type=_json,
                      help="the dataset's config entry as JSON: split counts, seed, image_size, think_ratio")

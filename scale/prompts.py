@@ -2,14 +2,14 @@
 
 The user turn holds the image, the question, the choices and the paper's
 reasoning instruction (section 4.1); multiple-choice options are lettered,
-``choose_txt`` options (answered with their text, as in IconQA) are listed.
+``*_txt`` options (``choose_txt``: answered with their text, as in IconQA) are listed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scale.data.records import LETTERS
+from scale.data.records import LETTERS, answered_with_text
 
 INSTRUCTION = (
     "First think about the reasoning process, then provide the answer. The reasoning process and answer "
@@ -20,7 +20,7 @@ INSTRUCTION = (
 def question_text(record: dict) -> str:
     lines = [record["question"]]
     choices = record.get("choices")
-    if choices and record.get("qtype") == "choose_txt":
+    if choices and answered_with_text(record):
         lines.append("Choices: " + ", ".join(choices))
     elif choices:
         lines.append("Options:")

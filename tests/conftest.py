@@ -1,5 +1,6 @@
 """Shared, session-scoped builds: importing transformers and building models costs seconds, so tests share them."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,26 @@ def tiny_models(tmp_path_factory, corpus) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("models")
     return {family: build_tiny(family, root / family, corpus, seed=0) for family in FAMILIES}
+
+
+def wording(question: str) -> str:
+    """A question's wording: its last line (after ScienceQA's shared context line), with every colour,
+    shape and number replaced by a placeholder."""
+    from scale.data.synthetic import COLOURS, SHAPES
+
+    text = question.splitlines()[-1]
+    text = re.sub(r"\b(" + "|".join(COLOURS) + r")\b", "<colour>", text)
+    text = re.sub(r"\b(" + "|".join(SHAPES) + r")s?\b", "<shape>", text)
+    return re.sub(r"\d+", "<n>", text)
+
+
+def assert_base_never_sees_a_test_question(data_dir):
+    """No warm-up record of any dataset has a test question type or a test question's wording."""
+    from scale.data.records import read_records
+
+    warmup = [r for d in ("scienceqa", "iconqa") for r in read_records(data_dir / d / "warmup.jsonl")]
+    test = [r for d in ("scienceqa", "iconqa") for r in read_records(data_dir / d / "test.jsonl")]
+    assert warmup and test
+    assert not {r["qtype"] for r in warmup} & {r["qtype"] for r in test}
+    assert not {wording(r["question"]) for r in warmup} & {wording(r["question"]) for r in test}
+    assert not {r["question"] for r in warmup} & {r["question"] for r in test}

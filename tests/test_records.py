@@ -53,3 +53,14 @@ def test_read_records_names_file_and_line(tmp_path):
 def test_write_then_read_round_trips(tmp_path):
     write_records(tmp_path / "r.jsonl", [GOOD])
     assert read_records(tmp_path / "r.jsonl") == [GOOD]
+
+
+@pytest.mark.parametrize("qtype", ["choose_txt", "shape_present_txt"])
+def test_a_txt_question_type_is_answered_with_a_choice_and_its_prompt_lists_the_choices(qtype):
+    from scale.prompts import question_text
+
+    record = {**GOOD, "qtype": qtype, "answer": "blue", "response": "<think>t</think>\n<answer>blue</answer>"}
+    assert validate_record(record, require_response=True)["answer"] == "blue"
+    assert "Choices: red, blue" in question_text(record) and "A. red" not in question_text(record)
+    with pytest.raises(RecordError, match="must be a letter"):
+        validate_record({**record, "qtype": "shape_present"})

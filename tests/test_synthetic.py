@@ -7,10 +7,13 @@ import pytest
 from PIL import Image
 
 from scale.answers import extract_answer
-from scale.data.records import LETTERS, read_records
+from conftest import assert_base_never_sees_a_test_question
+from scale.data.records import LETTERS, read_records, write_records
 from scale.data.synthetic import (
     COLOURS,
+    QTYPES,
     SHAPES,
+    WARMUP_QTYPES,
     answer_from_scene,
     colour_counts,
     most_common,
@@ -18,6 +21,7 @@ from scale.data.synthetic import (
     generate,
     read_scene,
     scene_key,
+    scene_split_bucket,
     write_split,
 )
 
@@ -43,20 +47,48 @@ def test_training_responses_reach_the_gold_answer(synthetic_dir, dataset):
         assert record["response"].startswith("<think>")
 
 
+COUNT_STEP = re.compile(r"[Hh]ow many (\w+?)(?: shapes|s) are there in the picture\? (\d+)\.")
+
+
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
 def test_every_count_in_a_training_trace_is_read_off_its_picture(synthetic_dir, dataset):
     for record in read_records(synthetic_dir / dataset / "train.jsonl"):
         scene = read_scene(Image.open(synthetic_dir / dataset / record["image"]))
+        counts = colour_counts(scene) + shape_counts(scene)
+        steps = COUNT_STEP.findall(record["response"].split("</think>")[0])
+        assert steps, record["id"]
+        for name, value in steps:
+            assert int(value) == counts[name], record["id"]
+
+
+@pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
+def test_the_answer_follows_from_the_counts_the_trace_takes(synthetic_dir, dataset):
+    """Most-often questions count exactly their choices and take the largest; totals add up the shapes."""
+    for record in read_records(synthetic_dir / dataset / "train.jsonl"):
         think = record["response"].split("</think>")[0]
-        colours = re.findall(r"y colour: ((?:\w+ \d+(?:, )?)+)\.", think)
-        shapes = re.findall(r"y shape: ((?:\w+ \d+(?:, )?)+)\.", think)
-        totals = re.findall(r"n total: (\d+) shapes", think)
-        assert colours and shapes and totals, record["id"]
-        for tallies, counts, keys in ((colours, colour_counts(scene), COLOURS), (shapes, shape_counts(scene), SHAPES)):
-            for text in tallies:
-                read = {k: int(v) for k, v in (pair.split() for pair in text.split(", "))}
-                assert read == {k: counts.get(k, 0) for k in keys}, record["id"]
-        assert {int(t) for t in totals} == {sum(item is not None for item in scene)}, record["id"]
+        first = think.split("Check 1")[0]
+        counted = {name: int(value) for name, value in COUNT_STEP.findall(first)}
+        if record["qtype"] == "fill_in_blank":
+            assert list(counted) == list(SHAPES), record["id"]
+            assert f"= {sum(counted.values())}." in first and sum(counted.values()) == int(record["answer"])
+        else:
+            assert list(counted) == record["choices"], record["id"]
+            largest = max(counted, key=counted.get)
+            assert sorted(counted.values())[-2:-1] != [counted[largest]], record["id"]  # no tie
+            answer = record["answer"]
+            assert largest == (answer if record["qtype"] == "choose_txt" else record["choices"][LETTERS.index(answer)])
+        tail = think.rsplit("The checks agree:", 1)[-1]  # the trace ends on the conclusion
+        assert re.search(rf"\b{re.escape(record['answer'])}\.$", tail), record["id"]
+
+
+def test_each_count_step_is_a_warmup_question_word_for_word(synthetic_dir):
+    warmup_questions = {r["question"] for d in ("scienceqa", "iconqa")
+                        for r, _ in generate(d, "warmup", 400, seed=0)}
+    for dataset in ("scienceqa", "iconqa"):
+        for record in read_records(synthetic_dir / dataset / "train.jsonl"):
+            for name, _ in COUNT_STEP.findall(record["response"]):
+                noun = f"{name} shapes" if name in COLOURS else f"{name}s"
+                assert f"How many {noun} are there in the picture?" in warmup_questions, (record["id"], name)
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
@@ -115,18 +147,50 @@ def test_think_ratio_sets_how_long_the_reasoning_is():
     assert mean_ratio(40) > 1.5 * mean_ratio(10)
 
 
-def test_iconqa_warmup_also_asks_what_one_colour_or_shape_counts_to(synthetic_dir):
-    perception = {"count_colour", "count_shape"}
-    for dataset, own in (("scienceqa", {"colour_most", "shape_most"}), ("iconqa", {"fill_in_blank", "choose_txt"})):
-        warmup = {r["qtype"] for r in read_records(synthetic_dir / dataset / "warmup.jsonl")}
-        assert warmup == (own | perception if dataset == "iconqa" else own)
+def test_base_never_sees_a_test_question_type_or_wording(synthetic_dir, tmp_path):
+    assert_base_never_sees_a_test_question(synthetic_dir)
+    for dataset in ("scienceqa", "iconqa"):  # and on splits the size of the default's
+        for split, n in (("warmup", 4000), ("test", 100)):
+            write_split(tmp_path / dataset, dataset, split, n, seed=0)
+    assert_base_never_sees_a_test_question(tmp_path)
+
+
+def test_the_wording_check_would_catch_a_test_question_in_the_warmup(synthetic_dir, tmp_path):
+    for dataset in ("scienceqa", "iconqa"):
+        (tmp_path / dataset).mkdir()
+        test = (synthetic_dir / dataset / "test.jsonl").read_text()
+        (tmp_path / dataset / "test.jsonl").write_text(test)
+        leaked = [dict(r, qtype="count_colour", response=f"<think>\n</think>\n<answer>{r['answer']}</answer>")
+                  for r in read_records(synthetic_dir / dataset / "test.jsonl")[:1]]
+        write_records(tmp_path / dataset / "warmup.jsonl",
+                      read_records(synthetic_dir / dataset / "warmup.jsonl") + leaked)
+    with pytest.raises(AssertionError):
+        assert_base_never_sees_a_test_question(tmp_path)
+
+
+def test_warmup_teaches_perception_formats_and_other_questions_and_train_test_ask_the_task(synthetic_dir):
+    for dataset in ("scienceqa", "iconqa"):
+        assert {r["qtype"] for r in read_records(synthetic_dir / dataset / "warmup.jsonl")} == set(WARMUP_QTYPES[dataset])
         for split in ("train", "test"):
-            assert {r["qtype"] for r in read_records(synthetic_dir / dataset / f"{split}.jsonl")} == own
+            assert {r["qtype"] for r in read_records(synthetic_dir / dataset / f"{split}.jsonl")} == set(QTYPES[dataset])
+    warmup = [r for d in ("scienceqa", "iconqa") for r in read_records(synthetic_dir / d / "warmup.jsonl")]
+    kinds = {"letter" if r["choices"] and len(r["answer"]) == 1 else "text" if r["choices"] else "number"
+             for r in warmup}
+    assert kinds == {"letter", "text", "number"}  # every answer format a test question uses
+
+
+def test_probe_asks_the_warmup_question_types_of_test_scenes():
+    for dataset in ("scienceqa", "iconqa"):
+        probe = list(generate(dataset, "probe", 60, seed=0))
+        assert {r["qtype"] for r, _ in probe} == set(WARMUP_QTYPES[dataset])
+        assert all(r.get("response") is None for r, _ in probe)
+        assert all(scene_split_bucket(read_scene(img)) == "test" for _, img in probe)
 
 
 def test_warmup_records_answer_directly_with_an_empty_think_block(synthetic_dir):
-    for record in read_records(synthetic_dir / "iconqa" / "warmup.jsonl"):
-        assert record["response"] == f"<think>\n</think>\n<answer>{record['answer']}</answer>"
+    for dataset in ("scienceqa", "iconqa"):
+        for record in read_records(synthetic_dir / dataset / "warmup.jsonl"):
+            assert record["response"] == f"<think>\n</think>\n<answer>{record['answer']}</answer>"
 
 
 @pytest.mark.parametrize("bad", [dict(dataset="mmmu"), dict(split="dev"), dict(image_size=50)])

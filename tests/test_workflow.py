@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import assert_base_never_sees_a_test_question
 from scale.config import GRPO_VARIANTS, SFT_VARIANTS, load_config, variants_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,6 +120,7 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
     for table in ("table1", "table2", "table3"):
         assert (results / f"{table}.csv").is_file() and (results / f"{table}.md").is_file()
     assert_tables_equal_their_metrics(results)
+    assert_base_never_sees_a_test_question(results / "data")  # the files the warm-up rule read
     for name in ("report.md", "qualitative.md", "significance.csv", "cost.csv"):
         assert (results / name).stat().st_size > 0, name
     assert len(list((results / "figures").glob("*.png"))) == 6

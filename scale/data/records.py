@@ -24,6 +24,12 @@ class RecordError(ValueError):
     """A record that breaks the schema; the message names the record and the field."""
 
 
+def answered_with_text(record: dict) -> bool:
+    """IconQA's naming: a ``*_txt`` question type (``choose_txt``) is answered with a choice's text,
+    every other multiple-choice question with its letter."""
+    return str(record.get("qtype") or "").endswith("_txt")
+
+
 def validate_record(record: Any, require_response: bool = False) -> dict:
     """Return the record if it follows the schema, else raise ``RecordError``.
 
@@ -60,7 +66,7 @@ def validate_record(record: Any, require_response: bool = False) -> dict:
     answer = record["answer"]
     if normalize_answer(answer) != answer:
         raise fail("answer", f"is not normalised: {answer!r} (normalised: {normalize_answer(answer)!r})")
-    if choices is not None and record.get("qtype") != "choose_txt":
+    if choices is not None and not answered_with_text(record):
         if answer not in LETTERS[: len(choices)]:
             raise fail("answer", f"must be a letter among {LETTERS[:len(choices)]}, got {answer!r}")
     response = record.get("response")

@@ -2,7 +2,7 @@
 
 A scene is a 3×3 grid of cells, each empty or holding a filled shape
 (circle, square, triangle) in one of four colours, on a mid-grey ground.
-Questions need the picture and ask about the whole of it:
+Test questions need the picture and ask about the whole of it:
 
 * ``scienceqa`` (multiple choice, 2–4 lettered choices, a context line):
   ``colour_most`` (which colour appears most often) and ``shape_most``
@@ -10,40 +10,42 @@ Questions need the picture and ask about the whole of it:
 * ``iconqa``: ``fill_in_blank`` (how many shapes, a number) and
   ``choose_txt`` (which shape appears most often, answered with the text).
 
-The ``iconqa`` warm-up split (part of the Base model's training) also asks
-``count_colour`` and ``count_shape`` (how many shapes of one colour, how many of
-one shape): the perception a pretrained VLM brings to SFT, and what the training
-traces are made of. Measured on the default (one seed, 100 test questions per
-dataset), the mean SFT accuracy over the six model/dataset rows rose from 37.5%
-without them to 40.0–45.0% in the three runs with them (Gemma 3 and LLaVA-NeXT
-on iconqa: 18% and 22% before, 29–45% and 32–42% after). The traces still
-seldom get every per-colour count right (0–5% of outputs); the gain is in the
-totals and the answers. Asked in both warm-up splits they cost scienceqa's Base its
-sight (Gemma 3 and LLaVA-NeXT fell to the majority answer), so they stay in
-IconQA's, the counting benchmark; the Base model learns from both splits.
+The warm-up splits (the Base model's training) play the part of pretraining:
+they never ask a test question type nor use a test question's wording, so
+the task itself is taught only by the SFT traces (and GRPO's prompts). They
+teach what a pretrained VLM brings to SFT: perception (``count_colour``,
+``count_shape``: how many shapes of one colour, of one shape), the answer
+formats (a letter, a choice's text, a number) after an empty think block, and
+other questions about the same pictures (``colour_present``,
+``shape_present``, ``shape_present_txt``: which of the listed colours or
+shapes is in the picture, exactly one being there). ScienceQA's context line
+is the dataset's preamble, shared by every split; a question's wording is
+what follows it.
 
-Why these and not questions about one named cell: a randomly initialised model
-of a few hundred thousand parameters learns whole-picture counts within a few
-hundred CPU steps, but not where a named cell sits (measured: a tiny Gemma 3, whose
-vision features do reach its LM, still answered named-cell questions at chance
-after 1,000 steps). Choices keep a fixed order (red, green, blue, yellow;
-circle, square, triangle), as lettered options in real benchmarks often do.
+Training traces are made of those skills: each step asks one of the
+warm-up's count questions word for word and answers it, the answer follows
+from the counts (the largest among the choices, or their sum), and checks
+repeat the counts, round by round, until the trace is about ``think_ratio``
+times longer than the answer part; then ``<answer>``. Only the choices' counts are taken, so a
+trace needs two to four right counts, not all seven (the first design, a
+survey of every colour and shape, had every count right in 0–5% of outputs).
+
+Why whole-picture questions: a randomly initialised model of a few hundred
+thousand parameters learns whole-picture counts within a few hundred CPU
+steps, but not where a named cell sits (measured: a tiny Gemma 3, whose vision
+features do reach its LM, still answered named-cell questions at chance after
+1,000 steps). Choices keep a fixed order (red, green, blue, yellow; circle,
+square, triangle), as lettered options in real benchmarks often do.
 
 Why mid-grey: every family normalises pixels to roughly zero mean, so a grey
 ground is close to zero input and the shapes, not the background, drive the
 random vision features. On a white ground the features of different pictures
 share 90% of their norm and a tiny Qwen2.5-VL stays blind to the picture.
 
-Training responses reason correct-by-construction: a ``<think>`` trace counts
-the picture's shapes by colour, by shape and in total, works the question out,
-and checks its counts until it is about ``think_ratio`` times longer than the
-answer part; then ``<answer>``. (A row-by-row description, the first design,
-needs the positional reading the tiny models do not learn in minutes: after
-SFT they wrote garbled rows and never closed the think block.)
-Warm-up records (for the Base model) answer directly with an empty think block.
-
 Scenes are split by a hash of their layout: test scenes never occur in
-training or warm-up, whatever the seeds. ``read_scene`` recovers a scene from
+training or warm-up, whatever the seeds. The ``probe`` split asks the warm-up's
+question types of test scenes: what Base learned, on pictures it never saw
+(``benchmarks/bench_warmup.py``). ``read_scene`` recovers a scene from
 its picture alone, which the tests use to prove every question is answerable.
 """
 
@@ -64,10 +66,11 @@ from scale.data.records import LETTERS, write_records
 COLOURS = {"red": (220, 30, 30), "green": (30, 160, 60), "blue": (30, 70, 220), "yellow": (230, 200, 20)}
 SHAPES = ("circle", "square", "triangle")
 DATASETS = ("scienceqa", "iconqa")
-SPLITS = ("train", "test", "warmup")
+SPLITS = ("train", "test", "warmup", "probe")
 QTYPES = {"scienceqa": ("colour_most", "shape_most"), "iconqa": ("fill_in_blank", "choose_txt")}
 PERCEPTION_QTYPES = ("count_colour", "count_shape")
-WARMUP_QTYPES = {"scienceqa": QTYPES["scienceqa"], "iconqa": QTYPES["iconqa"] + PERCEPTION_QTYPES}
+WARMUP_QTYPES = {"scienceqa": ("colour_present", "shape_present") + PERCEPTION_QTYPES,
+                 "iconqa": PERCEPTION_QTYPES + ("shape_present_txt",)}
 TEST_SHARE = 10  # one scene layout in ten belongs to the test split
 BACKGROUND = (128, 128, 128)
 CONTEXT = "Context: The picture shows coloured shapes placed on a three by three grid."
@@ -146,16 +149,6 @@ def read_scene(image: Image.Image) -> Scene:
     return tuple(scene)
 
 
-def survey(scene: Scene) -> list[str]:
-    """The whole-picture facts every trace starts from: counts by colour, by shape, in total."""
-    colours, shapes = colour_counts(scene), shape_counts(scene)
-    return [
-        "By colour: " + ", ".join(f"{c} {colours.get(c, 0)}" for c in COLOURS) + ".",
-        "By shape: " + ", ".join(f"{s} {shapes.get(s, 0)}" for s in SHAPES) + ".",
-        f"In total: {sum(colours.values())} shapes.",
-    ]
-
-
 def colour_counts(scene: Scene) -> Counter:
     return Counter(item.colour for item in scene if item is not None)
 
@@ -172,13 +165,27 @@ def most_common(counts: Counter) -> str | None:
     return ranked[0][0]
 
 
-def pick_options(winner: str, pool: tuple[str, ...], rng: random.Random) -> list[str]:
-    """The winner and one to three others, in the pool's fixed order."""
-    others = rng.sample([x for x in pool if x != winner], rng.randint(1, len(pool) - 1))
-    return [x for x in pool if x == winner or x in others]
+def pick_options(winner: str, pool: tuple[str, ...], rng: random.Random, others: list[str] | None = None) -> list[str]:
+    """The winner and one to three of ``others`` (default: the rest of the pool), in the pool's order."""
+    others = [x for x in (pool if others is None else others) if x != winner]
+    chosen = rng.sample(others, rng.randint(1, min(len(others), len(pool) - 1)))
+    return [x for x in pool if x == winner or x in chosen]
 
 
-# --- questions: each returns (question, choices, answer, reasoning steps) or None when it does not fit
+def count_question(name: str) -> str:
+    """The warm-up's perception question for one colour or shape, reused word for word in traces."""
+    noun = f"{name} shapes" if name in COLOURS else f"{name}s"
+    return f"How many {noun} are there in the picture?"
+
+
+def count_steps(scene: Scene, names: list[str]) -> list[str]:
+    counts = colour_counts(scene) + shape_counts(scene)
+    return [f"{count_question(name)} {counts[name]}." for name in names]
+
+
+# --- questions: each returns (question, choices, answer, count steps, conclusion) or None when it does
+# not fit. Count steps are warm-up questions with their answers; the conclusion works the answer out of
+# them. Warm-up questions have no steps: their records answer directly.
 
 
 def _ask_most(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str,
@@ -187,16 +194,13 @@ def _ask_most(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str
     if winner is None:
         return None
     options = pick_options(winner, pool, rng)
-    steps = [
-        f"The question asks which {noun} appears most often.",
-        f"The {noun} that appears most often is {winner}, with {counts[winner]} shapes.",
-    ]
+    steps = count_steps(scene, options)
+    conclusion = [f"Of these, {winner} has the most, {counts[winner]}."]
+    question = f"Which {noun} appears most often in the picture?"
     if lettered:
         letter = LETTERS[options.index(winner)]
-        steps.append(f"Among the choices, {winner} is option {letter}.")
-        return f"Which {noun} appears most often in the picture?", options, letter, steps
-    steps.append(f"So the answer is {winner}, which is one of the choices.")
-    return f"Which {noun} appears most often in the picture?", options, winner, steps
+        return question, options, letter, steps, conclusion + [f"{winner} is option {letter}."]
+    return question, options, winner, steps, conclusion + [f"So the answer is {winner}."]
 
 
 def ask_colour_most(scene: Scene, rng: random.Random):
@@ -207,52 +211,83 @@ def ask_shape_most(scene: Scene, rng: random.Random):
     return _ask_most(scene, rng, shape_counts(scene), SHAPES, "shape", lettered=True)
 
 
-def ask_fill_in_blank(scene: Scene, rng: random.Random):
-    total = sum(item is not None for item in scene)
-    steps = [
-        "The question asks how many shapes there are.",
-        f"Adding up the colours gives the same total, so there are {total} shapes in the picture.",
-    ]
-    return "How many shapes are there in the picture?", None, str(total), steps
-
-
 def ask_choose_txt(scene: Scene, rng: random.Random):
     return _ask_most(scene, rng, shape_counts(scene), SHAPES, "shape", lettered=False)
 
 
+def ask_fill_in_blank(scene: Scene, rng: random.Random):
+    counts = shape_counts(scene)
+    total = sum(counts.values())
+    addition = " + ".join(str(counts[s]) for s in SHAPES)
+    conclusion = [f"Adding them up: {addition} = {total}.", f"So the answer is {total}."]
+    return "How many shapes are there in the picture?", None, str(total), count_steps(scene, list(SHAPES)), conclusion
+
+
+def _ask_count(counts: Counter, pool: tuple[str, ...], rng: random.Random):
+    """Mostly about a colour or shape that is there: a zero teaches little about counting."""
+    present = [x for x in pool if counts[x]]
+    name = rng.choice(present) if rng.random() < 0.75 else rng.choice(pool)
+    return count_question(name), None, str(counts[name]), [], []
+
+
 def ask_count_colour(scene: Scene, rng: random.Random):
-    colour = rng.choice(list(COLOURS))
-    count = colour_counts(scene)[colour]
-    steps = [f"The question asks how many {colour} shapes there are.", f"There are {count}."]
-    return f"How many {colour} shapes are there in the picture?", None, str(count), steps
+    return _ask_count(colour_counts(scene), tuple(COLOURS), rng)
 
 
 def ask_count_shape(scene: Scene, rng: random.Random):
-    shape = rng.choice(SHAPES)
-    count = shape_counts(scene)[shape]
-    steps = [f"The question asks how many {shape}s there are.", f"There are {count}."]
-    return f"How many {shape}s are there in the picture?", None, str(count), steps
+    return _ask_count(shape_counts(scene), SHAPES, rng)
+
+
+def _ask_present(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str,
+                 lettered: bool):
+    absent = [x for x in pool if not counts[x]]
+    if not absent:
+        return None
+    present = rng.choice([x for x in pool if counts[x]])
+    options = pick_options(present, pool, rng, others=absent)
+    answer = LETTERS[options.index(present)] if lettered else present
+    return f"Which of these {noun} is in the picture?", options, answer, [], []
+
+
+def ask_colour_present(scene: Scene, rng: random.Random):
+    return _ask_present(scene, rng, colour_counts(scene), tuple(COLOURS), "colours", lettered=True)
+
+
+def ask_shape_present(scene: Scene, rng: random.Random):
+    return _ask_present(scene, rng, shape_counts(scene), SHAPES, "shapes", lettered=True)
+
+
+def ask_shape_present_txt(scene: Scene, rng: random.Random):
+    return _ask_present(scene, rng, shape_counts(scene), SHAPES, "shapes", lettered=False)
 
 
 ASK = {
-    "count_colour": ask_count_colour,
-    "count_shape": ask_count_shape,
     "colour_most": ask_colour_most,
     "shape_most": ask_shape_most,
     "fill_in_blank": ask_fill_in_blank,
     "choose_txt": ask_choose_txt,
+    "count_colour": ask_count_colour,
+    "count_shape": ask_count_shape,
+    "colour_present": ask_colour_present,
+    "shape_present": ask_shape_present,
+    "shape_present_txt": ask_shape_present_txt,
 }
 
 
 def answer_from_scene(scene: Scene, record: dict) -> str:
     """The gold answer of a record, worked out again from a scene (for the answerability check)."""
     qtype, choices = record["qtype"], record.get("choices")
+    counts = colour_counts(scene) + shape_counts(scene)
     if qtype == "fill_in_blank":
         return str(sum(item is not None for item in scene))
-    if qtype == "count_colour":
-        return str(colour_counts(scene)[re.search(r"How many (\w+) shapes", record["question"]).group(1)])
-    if qtype == "count_shape":
-        return str(shape_counts(scene)[re.search(r"How many (\w+)s are", record["question"]).group(1)])
+    if qtype in ("count_colour", "count_shape"):
+        name = re.search(r"How many (\w+?)(?: shapes|s) are", record["question"]).group(1)
+        return str(counts[name])
+    if qtype in ("colour_present", "shape_present", "shape_present_txt"):
+        present = [c for c in choices if counts[c]]
+        if len(present) != 1:
+            raise ValueError(f"{record['id']}: {len(present)} of the choices are in the picture, not one")
+        return present[0] if qtype == "shape_present_txt" else LETTERS[choices.index(present[0])]
     counts = colour_counts(scene) if qtype == "colour_most" else shape_counts(scene)
     winner = most_common(counts)
     if winner is None:
@@ -260,22 +295,21 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
     return winner if qtype == "choose_txt" else LETTERS[choices.index(winner)]
 
 
-def think_trace(scene: Scene, steps: list[str], answer_chars: int, think_ratio: float) -> str:
-    """The survey, the question's steps, then checks of the survey until the trace is long enough.
+def think_trace(steps: list[str], conclusion: list[str], answer_chars: int, think_ratio: float) -> str:
+    """Count steps, the conclusion, then rounds of numbered checks until the trace is long enough.
 
-    Every fact in the trace is a whole-picture count, which a tiny model can learn to read off the
-    picture, and every check names what it checks, so a model can tell where the trace ends.
+    A round repeats every count step, so the last check's number depends only on how many counts
+    the question needs and on ``think_ratio``; the trace always ends by restating the conclusion,
+    which tells a model where to close it.
     """
-    facts = survey(scene)
-    lines = ["I look at the whole picture and count what I see."] + facts + steps
-    checks = 0
-    while len(" ".join(lines)) < think_ratio * answer_chars and checks < 12:
-        checks += 1
-        fact = facts[(checks - 1) % 3]
-        lines.append(f"Check {checks}, {fact[0].lower()}{fact[1:]}")
-        if checks % 3 == 0:
-            lines.append(f"The checks agree: {steps[-1][0].lower()}{steps[-1][1:]}")
-    return " ".join(lines)
+    lines = ["I count what the question needs."] + steps + conclusion
+    checks = []
+    while len(" ".join(lines + checks)) < think_ratio * answer_chars and len(checks) < 4 * len(steps):
+        for step in steps:
+            checks.append(f"Check {len(checks) + 1}: {step[0].lower()}{step[1:]}")
+    if checks:
+        checks.append(f"The checks agree: {conclusion[-1][0].lower()}{conclusion[-1][1:]}")
+    return " ".join(lines + checks)
 
 
 def answer_part(answer: str) -> str:
@@ -294,8 +328,8 @@ def generate(
         raise ValueError(f"image_size must be a multiple of 3 and at least 30, got {image_size}")
     salt = int.from_bytes(hashlib.sha256(f"{dataset}/{split}".encode()).digest()[:4], "big")
     rng = random.Random(seed * 1_000_003 + salt)
-    qtypes = WARMUP_QTYPES[dataset] if split == "warmup" else QTYPES[dataset]
-    bucket = "test" if split == "test" else "train"
+    qtypes = WARMUP_QTYPES[dataset] if split in ("warmup", "probe") else QTYPES[dataset]
+    bucket = "test" if split in ("test", "probe") else "train"
     made = 0
     while made < n:
         scene = random_scene(rng)
@@ -305,7 +339,7 @@ def generate(
         asked = ASK[qtype](scene, rng)
         if asked is None:
             continue
-        question, choices, answer, steps = asked
+        question, choices, answer, steps, conclusion = asked
         if dataset == "scienceqa":
             question = f"{CONTEXT}\n{question}"
         record = {
@@ -319,7 +353,7 @@ def generate(
         }
         if split == "train":
             tail = answer_part(answer)
-            record["response"] = f"<think>{think_trace(scene, steps, len(tail), think_ratio)}{tail}"
+            record["response"] = f"<think>{think_trace(steps, conclusion, len(tail), think_ratio)}{tail}"
         elif split == "warmup":
             record["response"] = f"<think>\n{answer_part(answer)}"
         made += 1

@@ -1,0 +1,83 @@
+"""The embedded default over several seeds: Tables 1 and 2 as mean ± std, and the paper's claims tested.
+
+    python benchmarks/bench_seeds.py [--seeds 0 1 2] [--cores 2] [--results-dir results/seeds]
+    (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
+
+Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden
+(Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
+writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds, and
+``scale.report.claims``' paired tests pooled over seeds, per row and over all rows. Pointing
+``--results-dir`` at a finished one-seed ``results`` reuses its seed-0 runs; its tables then become
+the several-seed tables.
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from scale.report.claims import ALL_ROWS, claims_table
+from scale.report.tables import TABLES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mean_std(frame: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
+    out = frame[["model", "dataset"]].copy()
+    for variant in variants:
+        std = frame[f"{variant}_std"].fillna(0.0)
+        out[variant] = [f"{m:.1f} ± {s:.1f}" for m, s in zip(frame[variant], std)]
+    return out
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def claims_markdown(claims: pd.DataFrame) -> str:
+    shown = claims.assign(
+        row=[ALL_ROWS if m == ALL_ROWS else f"{m} / {d}" for m, d in zip(claims["model"], claims["dataset"])],
+        difference=[f"{d:+.1f}" for d in claims["difference"]],
+        p=[f"{p:.3g}" for p in claims["mcnemar_p"]],
+        discordant=[f"{a} / {b}" for a, b in zip(claims["only_baseline"], claims["only_treatment"])],
+        holds=["yes" if h else "no" for h in claims["holds"]],
+    )
+    return markdown(shown[["claim", "row", "n_pairs", "difference", "discordant", "p", "holds"]])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--cores", default="all")
+    parser.add_argument("--results-dir", default="results/seeds")
+    parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
+    args = parser.parse_args()
+    results = Path(args.results_dir)
+    seeds = "[" + ",".join(map(str, args.seeds)) + "]"
+    targets = [str(results / f"{t}.csv") for t in ("table1", "table2")]
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--snakefile",
+                    str(REPO / "Snakefile"), "--configfile", args.configfile,
+                    "--config", f"seeds={seeds}", f"results_dir={results}", *targets], check=True)
+    predictions = sorted((results / "eval").glob("*/*/base/predictions.jsonl"))
+    predictions += [p for s in args.seeds for p in sorted((results / "eval").glob(f"*/*/*/seed{s}/predictions.jsonl"))]
+    claims = claims_table(predictions)
+    claims.to_csv(results / "claims.csv", index=False, float_format="%.6g")
+    seeds_text = ", ".join(map(str, args.seeds))
+    parts = [f"# The embedded default over seeds {seeds_text}", ""]
+    for table in ("table1", "table2"):
+        frame = pd.read_csv(results / f"{table}.csv")
+        parts += [f"## {TABLES[table]['title']}, mean ± std over the seeds", "",
+                  markdown(mean_std(frame, TABLES[table]["variants"])), ""]
+    parts += ["## The paper's claims: paired McNemar tests pooled over seeds (discordant: baseline only / "
+              "treatment only)", "", claims_markdown(claims), ""]
+    text = "\n".join(parts)
+    (results / "seeds.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
