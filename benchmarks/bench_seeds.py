@@ -3,8 +3,8 @@
     python benchmarks/bench_seeds.py [--seeds 0 1 2] [--cores 2] [--results-dir results/seeds]
     (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
 
-Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden
-(Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
+Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
+an overlay config written beside the results (Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
 writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds, and
 ``scale.report.claims``' paired tests pooled over seeds, per row and over all rows. Pointing
 ``--results-dir`` at a finished one-seed ``results`` reuses its seed-0 runs; its tables then become
@@ -12,11 +12,13 @@ the several-seed tables.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from scale.report.claims import ALL_ROWS, claims_table
 from scale.report.tables import TABLES
@@ -53,15 +55,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cores", default="all")
-    parser.add_argument("--results-dir", default="results/seeds")
+    parser.add_argument("--results-dir", default="results/seeds", help="relative to the repository")
     parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
     args = parser.parse_args()
-    results = Path(args.results_dir)
-    seeds = "[" + ",".join(map(str, args.seeds)) + "]"
+    results = Path(args.results_dir) if Path(args.results_dir).is_absolute() else REPO / args.results_dir
+    results.mkdir(parents=True, exist_ok=True)
+    overlay = results / "seeds_config.yaml"  # --config would pass the seeds as strings
+    overlay.write_text(yaml.safe_dump({"seeds": args.seeds, "results_dir": str(results)}))
     targets = [str(results / f"{t}.csv") for t in ("table1", "table2")]
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--snakefile",
-                    str(REPO / "Snakefile"), "--configfile", args.configfile,
-                    "--config", f"seeds={seeds}", f"results_dir={results}", *targets], check=True)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # jobs run this python
+    subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(args.cores),
+                    "--configfile", str(Path(args.configfile).resolve()), str(overlay)], check=True, cwd=REPO,
+                   env={**os.environ, "PATH": path})
     predictions = sorted((results / "eval").glob("*/*/base/predictions.jsonl"))
     predictions += [p for s in args.seeds for p in sorted((results / "eval").glob(f"*/*/*/seed{s}/predictions.jsonl"))]
     claims = claims_table(predictions)
