@@ -50,7 +50,7 @@ def test_segments_line_up_with_labels_for_every_family(tiny_models, synthetic_di
         tail = f"</think>\n<answer>{record['answer']}</answer>{end_of_turn}"
         assert think + answer == record["response"] + end_of_turn
         assert answer.endswith(tail) and len(answer) - len(tail) <= 2  # BPE may pull in "." before the tag
-        assert think.startswith("<think>I look at the whole picture")
+        assert think.startswith("<think>") and record["response"].startswith(think)  # the think segment opens it
 
 
 @pytest.mark.parametrize("loss, w_think", [("ce", 1.0), ("scale", {"start": 2.0, "end": 1.0}), ("fixed", 1.0)])
