@@ -16,6 +16,7 @@ from scale.data.synthetic import (
     WARMUP_QTYPES,
     answer_from_scene,
     colour_counts,
+    count_question,
     most_common,
     shape_counts,
     generate,
@@ -87,8 +88,7 @@ def test_each_count_step_is_a_warmup_question_word_for_word(synthetic_dir):
     for dataset in ("scienceqa", "iconqa"):
         for record in read_records(synthetic_dir / dataset / "train.jsonl"):
             for name, _ in COUNT_STEP.findall(record["response"]):
-                noun = f"{name} shapes" if name in COLOURS else f"{name}s"
-                assert f"How many {noun} are there in the picture?" in warmup_questions, (record["id"], name)
+                assert count_question(name) in warmup_questions, (record["id"], name)
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])

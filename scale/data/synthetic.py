@@ -238,8 +238,7 @@ def ask_count_shape(scene: Scene, rng: random.Random):
     return _ask_count(shape_counts(scene), SHAPES, rng)
 
 
-def _ask_present(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str,
-                 lettered: bool):
+def _ask_present(rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str, lettered: bool):
     absent = [x for x in pool if not counts[x]]
     if not absent:
         return None
@@ -250,15 +249,15 @@ def _ask_present(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[
 
 
 def ask_colour_present(scene: Scene, rng: random.Random):
-    return _ask_present(scene, rng, colour_counts(scene), tuple(COLOURS), "colours", lettered=True)
+    return _ask_present(rng, colour_counts(scene), tuple(COLOURS), "colours", lettered=True)
 
 
 def ask_shape_present(scene: Scene, rng: random.Random):
-    return _ask_present(scene, rng, shape_counts(scene), SHAPES, "shapes", lettered=True)
+    return _ask_present(rng, shape_counts(scene), SHAPES, "shapes", lettered=True)
 
 
 def ask_shape_present_txt(scene: Scene, rng: random.Random):
-    return _ask_present(scene, rng, shape_counts(scene), SHAPES, "shapes", lettered=False)
+    return _ask_present(rng, shape_counts(scene), SHAPES, "shapes", lettered=False)
 
 
 ASK = {
@@ -288,8 +287,7 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
         if len(present) != 1:
             raise ValueError(f"{record['id']}: {len(present)} of the choices are in the picture, not one")
         return present[0] if qtype == "shape_present_txt" else LETTERS[choices.index(present[0])]
-    counts = colour_counts(scene) if qtype == "colour_most" else shape_counts(scene)
-    winner = most_common(counts)
+    winner = most_common(colour_counts(scene) if qtype == "colour_most" else shape_counts(scene))
     if winner is None:
         raise ValueError(f"{record['id']}: no single most frequent {'colour' if qtype == 'colour_most' else 'shape'}")
     return winner if qtype == "choose_txt" else LETTERS[choices.index(winner)]
