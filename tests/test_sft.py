@@ -112,6 +112,28 @@ def test_a_fixed_seed_gives_identical_loss_curves(tiny_models, four_samples, tmp
     assert curves[0] == curves[1]
 
 
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "gemma3", "llava_next"])
+def test_batched_token_lengths_are_the_collators_own_for_every_family(tiny_models, synthetic_dir, family):
+    """drop_overlong measures in batches; each length must be what the collator builds for that record alone,
+    across runs with and without pictures and pictures of other sizes (LLaVA-NeXT tiles them)."""
+    from PIL import Image
+
+    from scale.train.collate import SegmentCollator
+    from scale.train.runs import load_images, token_lengths
+
+    records = read_records(synthetic_dir / "iconqa" / "train.jsonl")[:7]
+    images = load_images([(r, synthetic_dir / "iconqa") for r in records])
+    images[2] = [images[2][0].resize((56, 112))]
+    images[4] = images[5] = []  # text-only records in the middle of the run
+    records[4] = records[5] = dict(records[4], image=None)
+    processor = load_processor(tiny_models[family])
+    collator = SegmentCollator(processor=processor, assistant_only_loss=True)
+    alone = [collator([{"messages": training_messages(r), "images": im}])["input_ids"].shape[1]
+             for r, im in zip(records, images)]
+    assert token_lengths(processor, records, images, training_messages, chunk=3) == alone
+    assert isinstance(images[2][0], Image.Image) and len(set(alone)) > 1
+
+
 def test_samples_that_would_lose_their_answer_to_max_length_are_dropped_and_counted(
     tiny_models, synthetic_dir, tmp_path
 ):

@@ -65,18 +65,34 @@ def conversation_dataset(records: list[dict], images: list[list], build_messages
     return Dataset.from_dict({"messages": [build_messages(r) for r in records], "images": images})
 
 
+def token_lengths(processor, records: list[dict], images: list[list], build_messages, chunk: int = 64) -> list[int]:
+    """Each record's tokenised length, image tokens included, as the collator will see it.
+
+    The processor is called on runs of up to ``chunk`` records that all have pictures or all have
+    none (a batch cannot mix them): its per-call overhead, not the tokenising, is most of the cost,
+    and a warm-up of 8,000 records spent 20 s here one record at a time."""
+    lengths: list[int] = []
+    start = 0
+    while start < len(records):
+        with_pictures = bool(images[start])
+        stop = start + 1
+        while stop < len(records) and stop - start < chunk and bool(images[stop]) == with_pictures:
+            stop += 1
+        texts = [processor.apply_chat_template(build_messages(r), tokenize=False) for r in records[start:stop]]
+        encoded = processor(text=texts, images=images[start:stop] if with_pictures else None, add_special_tokens=False)
+        lengths.extend(len(ids) for ids in encoded["input_ids"])
+        start = stop
+    return lengths
+
+
 def drop_overlong(processor, records: list[dict], images: list[list], build_messages, max_length: int | None):
     """The records (and their pictures) that fit ``max_length`` tokens whole, image tokens included,
     and how many did not. A truncated sample would lose its answer segment, so it is never trained on."""
     if not max_length:
         return records, images, 0
-    kept_records, kept_images = [], []
-    for record, pictures in zip(records, images):
-        text = processor.apply_chat_template(build_messages(record), tokenize=False)
-        encoded = processor(text=[text], images=[pictures] if pictures else None, add_special_tokens=False)
-        if len(encoded["input_ids"][0]) <= max_length:
-            kept_records.append(record)
-            kept_images.append(pictures)
+    fits = [n <= max_length for n in token_lengths(processor, records, images, build_messages)]
+    kept_records = [r for r, ok in zip(records, fits) if ok]
+    kept_images = [p for p, ok in zip(images, fits) if ok]
     return kept_records, kept_images, len(records) - len(kept_records)
 
 
