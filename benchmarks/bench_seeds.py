@@ -5,8 +5,10 @@
 
 Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
 an overlay config written beside the results (Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
-writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds, and
-``scale.report.claims``' paired tests pooled over seeds, per row and over all rows. Pointing
+writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds,
+``scale.report.claims``' paired tests pooled over seeds, per row and over all rows, accuracy per
+question type (``qtypes.csv``) and, on synthetic data, whether the traces' count steps are right and
+the right answers follow from them (``scale.report.traces``, ``traces.csv``). Pointing
 ``--results-dir`` at a finished one-seed ``results`` reuses its seed-0 runs; its tables then become
 the several-seed tables.
 """
@@ -20,8 +22,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from scale.config import load_config
 from scale.report.claims import ALL_ROWS, claims_table
 from scale.report.tables import TABLES
+from scale.report.traces import accuracy_by_qtype, trace_steps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,37 +55,60 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return markdown(shown[["claim", "row", "n_pairs", "difference", "discordant", "p", "holds"]])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cores", default="all")
-    parser.add_argument("--results-dir", default="results/seeds", help="relative to the repository")
-    parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
-    args = parser.parse_args()
-    results = Path(args.results_dir) if Path(args.results_dir).is_absolute() else REPO / args.results_dir
-    results.mkdir(parents=True, exist_ok=True)
+def run_grid(results: Path, seeds: list[int], configfile: Path, cores: str) -> None:
     overlay = results / "seeds_config.yaml"  # --config would pass the seeds as strings
-    overlay.write_text(yaml.safe_dump({"seeds": args.seeds, "results_dir": str(results)}))
+    overlay.write_text(yaml.safe_dump({"seeds": seeds, "results_dir": str(results)}))
     targets = [str(results / f"{t}.csv") for t in ("table1", "table2")]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # jobs run this python
-    subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(args.cores),
-                    "--configfile", str(Path(args.configfile).resolve()), str(overlay)], check=True, cwd=REPO,
+    subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(cores),
+                    "--configfile", str(configfile.resolve()), str(overlay)], check=True, cwd=REPO,
                    env={**os.environ, "PATH": path})
+
+
+def summarise(results: Path, seeds: list[int], config: dict) -> str:
+    """``seeds.md`` and its CSVs from a finished grid's tables and predictions."""
     predictions = sorted((results / "eval").glob("*/*/base/predictions.jsonl"))
-    predictions += [p for s in args.seeds for p in sorted((results / "eval").glob(f"*/*/*/seed{s}/predictions.jsonl"))]
+    predictions += [p for s in seeds for p in sorted((results / "eval").glob(f"*/*/*/seed{s}/predictions.jsonl"))]
     claims = claims_table(predictions)
     claims.to_csv(results / "claims.csv", index=False, float_format="%.6g")
-    seeds_text = ", ".join(map(str, args.seeds))
-    parts = [f"# The embedded default over seeds {seeds_text}", ""]
+    parts = [f"# The embedded default over seeds {', '.join(map(str, seeds))}", ""]
     for table in ("table1", "table2"):
         frame = pd.read_csv(results / f"{table}.csv")
         parts += [f"## {TABLES[table]['title']}, mean ± std over the seeds", "",
                   markdown(mean_std(frame, TABLES[table]["variants"])), ""]
     parts += ["## The paper's claims: paired McNemar tests pooled over seeds (discordant: baseline only / "
               "treatment only)", "", claims_markdown(claims), ""]
+    by_qtype = accuracy_by_qtype(predictions)
+    by_qtype.to_csv(results / "qtypes.csv", index=False)
+    parts += ["## Accuracy (%) per question type, pooled over models and seeds", "",
+              markdown(by_qtype.pivot(index=["dataset", "qtype"], columns="variant", values="accuracy")
+                       .reindex(columns=TABLES["table1"]["variants"]).reset_index()), ""]
+    if config["data"]["source"] == "synthetic":
+        steps = trace_steps(predictions, {d: results / "data" / d / "test.jsonl" for d in config["data"]["datasets"]})
+        steps.to_csv(results / "traces.csv", index=False)
+        parts += ["## Do the traces carry the answer? Count steps of the first round against the picture (%)", "",
+                  "steps_right: count steps whose number is the picture's; always_one: what writing 1 scores on "
+                  "the same steps; all_steps_right: outputs whose every count is right; right_follow: right "
+                  "answers that are also what the output's own counts give.", "",
+                  markdown(steps[steps["steps"] > 0]), ""]
     text = "\n".join(parts)
     (results / "seeds.md").write_text(text)
-    print(text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--cores", default="all")
+    parser.add_argument("--results-dir", default="results/seeds", help="relative to the repository")
+    parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
+    parser.add_argument("--summary-only", action="store_true", help="rewrite seeds.md from a finished grid")
+    args = parser.parse_args()
+    results = Path(args.results_dir) if Path(args.results_dir).is_absolute() else REPO / args.results_dir
+    results.mkdir(parents=True, exist_ok=True)
+    if not args.summary_only:
+        run_grid(results, args.seeds, Path(args.configfile), args.cores)
+    print(summarise(results, args.seeds, load_config(args.configfile)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""Do the synthetic default's traces carry the answer? Count steps checked against the picture.
+
+A trace's first round (before ``Check 1``) asks one warm-up count question per choice (per shape,
+for a total) and answers it; the answer should then follow from those counts (the largest, or
+their sum). Accuracy alone cannot tell a model that reasons this way from one that reads the
+answer off the picture and writes the counts as decoration, so per (dataset, variant):
+
+* ``steps_right``: share of count steps whose number is the picture's count (``read_scene``);
+* ``always_one``: what writing "1" for every step would score on the same steps;
+* ``all_steps_right``: share of outputs with count steps whose every step is right;
+* ``right_follow``: share of right answers that are also what the output's own counts imply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from scale.data.records import LETTERS, answered_with_text, read_records
+from scale.data.synthetic import colour_counts, read_scene, shape_counts
+from scale.eval.predictions import read_predictions
+from scale.layout import parse_eval_path
+
+COUNT_STEP = re.compile(r"How many (\w+?)(?: shapes|s) are there in the picture\? (\d+)\.")
+
+
+def picture_counts(test_path: str | Path) -> dict[str, tuple[dict, Counter]]:
+    """Each test record and its picture's counts of every colour and shape, read off the image."""
+    from PIL import Image
+
+    test_path = Path(test_path)
+    found = {}
+    for record in read_records(test_path):
+        with Image.open(test_path.parent / record["image"]) as image:
+            scene = read_scene(image)
+        found[record["id"]] = (record, colour_counts(scene) + shape_counts(scene))
+    return found
+
+
+def written_counts(output: str) -> list[tuple[str, int]]:
+    """The (name, number) count steps of an output's first round."""
+    return [(name, int(number)) for name, number in COUNT_STEP.findall(output.split("Check 1")[0])]
+
+
+def implied_answer(record: dict, steps: list[tuple[str, int]]) -> str | None:
+    """What the written counts give: their sum for a total, else the single largest (as a letter when
+    the question is lettered); None when they tie or name nothing the question offers."""
+    counts = dict(steps)
+    if record["qtype"] == "fill_in_blank":
+        return str(sum(counts.values()))
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    winner = ranked[0][0]
+    choices = record.get("choices") or []
+    if winner not in choices:
+        return None
+    return winner if answered_with_text(record) else LETTERS[choices.index(winner)]
+
+
+def trace_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path]) -> pd.DataFrame:
+    """One row per (dataset, variant) over the given ``eval/{model}/{dataset}/{variant}[/seedN]``
+    prediction files; ``tests`` maps each dataset to its test JSONL."""
+    truth = {dataset: picture_counts(path) for dataset, path in tests.items()}
+    tally: dict[tuple[str, str], Counter] = {}
+    for path in predictions:
+        cell = parse_eval_path(path)
+        dataset, variant = cell["dataset"], cell["variant"]
+        t = tally.setdefault((dataset, variant), Counter())
+        for prediction in read_predictions(path):
+            record, counts = truth[dataset][prediction["id"]]
+            steps = written_counts(prediction["output"])
+            t["outputs"] += 1
+            t["right"] += bool(prediction["correct"])
+            if not steps:
+                continue
+            right = [number == counts[name] for name, number in steps]
+            t["with_steps"] += 1
+            t["steps"] += len(steps)
+            t["steps_right"] += sum(right)
+            t["always_one"] += sum(counts[name] == 1 for name, _ in steps)
+            t["all_steps_right"] += all(right)
+            if prediction["correct"]:
+                t["right_with_steps"] += 1
+                t["right_follow"] += implied_answer(record, steps) == prediction["extracted"]
+    rows = []
+    for (dataset, variant), t in sorted(tally.items()):
+        share = lambda a, b: round(100 * t[a] / t[b], 1) if t[b] else float("nan")  # noqa: E731
+        rows.append({"dataset": dataset, "variant": variant, "outputs": t["outputs"],
+                     "accuracy": share("right", "outputs"), "with_steps": t["with_steps"], "steps": t["steps"],
+                     "steps_right": share("steps_right", "steps"), "always_one": share("always_one", "steps"),
+                     "all_steps_right": share("all_steps_right", "with_steps"),
+                     "right_follow": share("right_follow", "right_with_steps")})
+    return pd.DataFrame(rows)
+
+
+def accuracy_by_qtype(predictions: Iterable[str | Path]) -> pd.DataFrame:
+    """Accuracy (%) per dataset, question type and variant, pooled over models and seeds: which
+    question types a variant's gains come from."""
+    rows = [dict(dataset=cell["dataset"], variant=cell["variant"], qtype=p["qtype"], correct=bool(p["correct"]))
+            for path in predictions for cell in [parse_eval_path(path)] for p in read_predictions(path)]
+    table = pd.DataFrame(rows).groupby(["dataset", "qtype", "variant"])["correct"].agg(["mean", "size"])
+    return table.assign(accuracy=(100 * table["mean"]).round(1)).drop(columns="mean").reset_index()

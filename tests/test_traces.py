@@ -1,0 +1,77 @@
+"""scale.report.traces: count steps checked against the picture, and whether right answers follow from them."""
+
+import json
+import re
+
+import pytest
+
+from scale.data.records import read_records
+from scale.report.traces import accuracy_by_qtype, implied_answer, trace_steps, written_counts
+
+NUMBER = re.compile(r"in the picture\? (\d+)\.")
+
+
+def prediction(record, output, extracted, correct):
+    return {"id": record["id"], "qtype": record["qtype"], "gold": record["answer"], "output": output,
+            "extracted": extracted, "correct": correct, "valid": True, "n_think_tokens": 0, "n_answer_tokens": 0,
+            "finish_reason": "stop"}
+
+
+def write_predictions(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def first_round(response: str) -> str:
+    return response.split("Check 1")[0]
+
+
+def test_gold_traces_imply_their_own_answers(synthetic_dir):
+    for dataset in ("scienceqa", "iconqa"):
+        for record in read_records(synthetic_dir / dataset / "train.jsonl"):
+            assert implied_answer(record, written_counts(record["response"])) == record["answer"]
+
+
+def test_a_wrong_count_and_an_answer_read_past_the_counts_are_told_apart(synthetic_dir, tmp_path):
+    records = read_records(synthetic_dir / "iconqa" / "train.jsonl")
+    totals = [r for r in records if r["qtype"] == "fill_in_blank"]
+    gold, bent, silent = totals[0], totals[1], records[2]
+    true_first = int(NUMBER.search(bent["response"]).group(1))
+    bent_output = NUMBER.sub(f"in the picture? {true_first + 1}.", bent["response"], count=1)
+    rows = [prediction(gold, gold["response"], gold["answer"], True),
+            prediction(bent, bent_output, bent["answer"], True),
+            prediction(silent, "<think></think>\n<answer>7</answer>", "7", False)]
+    path = write_predictions(tmp_path / "eval" / "m" / "iconqa" / "sft" / "seed0" / "predictions.jsonl", rows)
+    row = trace_steps([path], {"iconqa": synthetic_dir / "iconqa" / "train.jsonl"}).iloc[0]
+
+    written = [int(n) for r in (gold, bent) for n in NUMBER.findall(first_round(r["response"]))]
+    assert (row["dataset"], row["variant"], row["outputs"], row["with_steps"]) == ("iconqa", "sft", 3, 2)
+    assert row["accuracy"] == pytest.approx(200 / 3, abs=0.05)
+    assert row["steps"] == len(written) == 6  # three shapes each
+    assert row["steps_right"] == pytest.approx(100 * 5 / 6, abs=0.05)
+    assert row["always_one"] == pytest.approx(100 * written.count(1) / 6, abs=0.05)
+    assert row["all_steps_right"] == 50.0
+    assert row["right_follow"] == 50.0  # the bent trace's counts add up to one more than its answer
+
+
+def test_base_predictions_are_grouped_without_a_seed(synthetic_dir, tmp_path):
+    record = read_records(synthetic_dir / "scienceqa" / "train.jsonl")[0]
+    row = prediction(record, record["response"], record["answer"], True)
+    base = write_predictions(tmp_path / "eval" / "m" / "scienceqa" / "base" / "predictions.jsonl", [row])
+    table = trace_steps([base], {"scienceqa": synthetic_dir / "scienceqa" / "train.jsonl"})
+    assert table[["dataset", "variant", "steps_right", "right_follow"]].values.tolist() == [
+        ["scienceqa", "base", 100.0, 100.0]]
+
+
+def test_accuracy_by_qtype_pools_models_and_seeds(synthetic_dir, tmp_path):
+    records = [r for r in read_records(synthetic_dir / "iconqa" / "train.jsonl")][:4]
+    paths = [write_predictions(tmp_path / "eval" / model / "iconqa" / "sft" / f"seed{seed}" / "predictions.jsonl",
+                               [prediction(r, "", r["answer"], (i + seed) % 2 == 0) for i, r in enumerate(records)])
+             for model, seed in (("a", 0), ("b", 1))]
+    table = accuracy_by_qtype(paths).set_index("qtype")
+    for qtype in {r["qtype"] for r in records}:
+        indices = [i for i, r in enumerate(records) if r["qtype"] == qtype]
+        right = sum((i + seed) % 2 == 0 for i in indices for seed in (0, 1))
+        assert table.loc[qtype, "size"] == 2 * len(indices)
+        assert table.loc[qtype, "accuracy"] == round(100 * right / (2 * len(indices)), 1)
