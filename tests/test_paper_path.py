@@ -164,7 +164,6 @@ def test_the_paper_config_names_the_grpo_objective_it_means():
     assert grpo_config("/tmp/unused", training, {}, seed=0, use_vllm=False).loss_type == "grpo"
 
 
-
 @pytest.mark.parametrize("config_file, expected", [("config.yaml", False), ("configs/paper.yaml", True)])
 def test_activation_recomputation_is_the_configs_choice_not_trls_default(tmp_path, config_file, expected):
     """TRL turns gradient checkpointing on; the tiny default turns it off (it only recomputes there, ~30%
@@ -180,6 +179,7 @@ def test_activation_recomputation_is_the_configs_choice_not_trls_default(tmp_pat
     if "warmup" in config.get("base", {}):
         args.append(sft_config(tmp_path, dict(config["base"]["warmup"], **cpu), 0))
     assert [a.gradient_checkpointing for a in args] == [expected] * len(args)
+
 
 # --- stock chat templates: the real checkpoints' templates carry no generation markers ----------
 

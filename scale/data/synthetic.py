@@ -178,6 +178,10 @@ def count_question(name: str) -> str:
     return f"How many {noun} are there in the picture?"
 
 
+COUNT_QUESTION = re.compile(r"How many (\w+?)(?: shapes|s) are there in the picture\?")  # count_question, read back
+COUNT_STEP = re.compile(COUNT_QUESTION.pattern + r" (\d+)\.")  # a count step of a trace: the question and its answer
+
+
 def count_steps(scene: Scene, names: list[str]) -> list[str]:
     counts = colour_counts(scene) + shape_counts(scene)
     return [f"{count_question(name)} {counts[name]}." for name in names]
@@ -280,7 +284,7 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
     if qtype == "fill_in_blank":
         return str(sum(item is not None for item in scene))
     if qtype in ("count_colour", "count_shape"):
-        name = re.search(r"How many (\w+?)(?: shapes|s) are", record["question"]).group(1)
+        name = COUNT_QUESTION.search(record["question"]).group(1)
         return str(counts[name])
     if qtype in ("colour_present", "shape_present", "shape_present_txt"):
         present = [c for c in choices if counts[c]]

@@ -13,7 +13,6 @@ answer off the picture and writes the counts as decoration, so per (dataset, var
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -21,11 +20,9 @@ from typing import Iterable
 import pandas as pd
 
 from scale.data.records import LETTERS, answered_with_text, read_records
-from scale.data.synthetic import colour_counts, read_scene, shape_counts
+from scale.data.synthetic import COUNT_STEP, colour_counts, most_common, read_scene, shape_counts
 from scale.eval.predictions import read_predictions
 from scale.layout import parse_eval_path
-
-COUNT_STEP = re.compile(r"How many (\w+?)(?: shapes|s) are there in the picture\? (\d+)\.")
 
 
 def picture_counts(test_path: str | Path) -> dict[str, tuple[dict, Counter]]:
@@ -52,12 +49,9 @@ def implied_answer(record: dict, steps: list[tuple[str, int]]) -> str | None:
     counts = dict(steps)
     if record["qtype"] == "fill_in_blank":
         return str(sum(counts.values()))
-    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return None
-    winner = ranked[0][0]
+    winner = most_common(Counter(counts))
     choices = record.get("choices") or []
-    if winner not in choices:
+    if winner is None or winner not in choices:
         return None
     return winner if answered_with_text(record) else LETTERS[choices.index(winner)]
 
