@@ -18,9 +18,8 @@ from the same randomly initialised model and scored on test-layout pictures it n
 
 The default's traces are made of ``named`` counts. If ``total`` and ``fixed`` are learnt and
 ``named`` stays at the constant answer, what the model cannot learn in this budget is picking a
-count by a word of the question, not seeing or counting. The vision tower is frozen here (its
-random features already tell each cell's colour and shape apart), which makes each task faster
-and, measured, changes none of the three outcomes.
+count by a word of the question, not seeing or counting; ``survey`` asks whether the same counts
+are learnt when each has a fixed place in the answer instead.
 """
 
 import argparse
@@ -35,6 +34,7 @@ from pathlib import Path
 from scale.config import load_config
 from scale.data.records import read_records, write_records
 from scale.data.synthetic import (
+    ASK,
     COLOURS,
     SHAPES,
     answer_part,
@@ -68,15 +68,12 @@ def ask(task: str, scene, rng: random.Random, index: int) -> tuple[str, str, str
     if task == "survey":
         counts = colour_counts(scene) + shape_counts(scene)
         return "survey", SURVEY_QUESTION, ", ".join(f"{name} {counts[name]}" for name in NAMES)
-    by_colour = index % 2 == 0
-    counts = colour_counts(scene) if by_colour else shape_counts(scene)
-    if task == "fixed":
-        name = "red" if by_colour else "circle"
-    else:
-        pool = tuple(COLOURS) if by_colour else SHAPES
-        present = [x for x in pool if counts[x]]
-        name = rng.choice(present) if rng.random() < 0.75 else rng.choice(pool)  # as the default's warm-up
-    return ("count_colour" if by_colour else "count_shape"), count_question(name), str(counts[name])
+    qtype = "count_colour" if index % 2 == 0 else "count_shape"
+    if task == "named":  # the default warm-up's own question
+        question, _, answer, _, _ = ASK[qtype](scene, rng)
+        return qtype, question, answer
+    name, counts = ("red", colour_counts(scene)) if qtype == "count_colour" else ("circle", shape_counts(scene))
+    return qtype, count_question(name), str(counts[name])
 
 
 def survey_counts(predictions: list[dict], probe: list[dict]) -> dict[str, float]:
@@ -146,11 +143,12 @@ def main() -> None:
             evaluate(root / task / "base" / "model", paths["probe"], out / "predictions.jsonl",
                      batch_size=32, max_new_tokens=MAX_NEW_TOKENS)
             metrics = score_file(out / "predictions.jsonl", out / "metrics.json", bootstrap=200)
-            constant = constant_answer(read_records(paths["probe"]))
+            probe = read_records(paths["probe"])
+            constant = constant_answer(probe)
             for qtype, scores in metrics["per_qtype"].items():
                 rows.append((task, qtype, scores["accuracy"], constant[qtype], seconds))
             if task == "survey":
-                per_name = survey_counts(read_predictions(out / "predictions.jsonl"), read_records(paths["probe"]))
+                per_name = survey_counts(read_predictions(out / "predictions.jsonl"), probe)
                 print("survey, each count right:", json.dumps({k: round(v, 1) for k, v in per_name.items()}))
     print(f"{args.family}, count-only warm-up of {args.steps} steps, probe of 200 test-layout pictures per task")
     print(f"{'task':<7} {'question type':<14} {'accuracy':>9} {'constant answer':>16} {'train s':>8}")
