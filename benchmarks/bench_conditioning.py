@@ -11,21 +11,21 @@ from the same randomly initialised model and scored on test-layout pictures it n
 
 * ``total``: how many things are in the picture (no name in the question);
 * ``fixed``: how many red shapes, how many circles (always the same colour and shape);
-* ``named``: the default warm-up's ``count_colour``/``count_shape`` (any colour or shape, named);
-* ``survey``: all seven counts in one answer, always in the same order
-  (``red 2, green 0, blue 1, yellow 1, circle 1, square 2, triangle 1``); scored whole (all seven
-  right) and per count.
+* ``named``: ``count_colour``/``count_shape`` (any colour or shape, named), the counts the
+  default's traces were first made of;
+* ``survey``: the default warm-up's ``survey``, all seven counts in one answer, always in the same
+  order (``red 2, green 0, blue 1, yellow 1, circle 1, square 2, triangle 1``); scored whole (all
+  seven right) and per count.
 
-The default's traces are made of ``named`` counts. If ``total`` and ``fixed`` are learnt and
-``named`` stays at the constant answer, what the model cannot learn in this budget is picking a
-count by a word of the question, not seeing or counting; ``survey`` asks whether the same counts
-are learnt when each has a fixed place in the answer instead.
+If ``total`` and ``fixed`` are learnt and ``named`` stays at the constant answer, what the model
+cannot learn in this budget is picking a count by a word of the question, not seeing or counting;
+``survey`` asks whether the same counts are learnt when each has a fixed place in the answer
+instead (it was, so the default's traces are now made of the survey).
 """
 
 import argparse
 import json
 import random
-import re
 import tempfile
 import time
 from collections import Counter
@@ -35,13 +35,13 @@ from scale.config import load_config
 from scale.data.records import read_records, write_records
 from scale.data.synthetic import (
     ASK,
-    COLOURS,
-    SHAPES,
+    SURVEY_ORDER,
     answer_part,
     colour_counts,
     count_question,
     draw_scene,
     random_scene,
+    read_survey,
     scene_split_bucket,
     shape_counts,
 )
@@ -53,12 +53,7 @@ from scale.train.sft import train_sft
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ("total", "fixed", "named", "survey")
-NAMES = tuple(COLOURS) + SHAPES
 MAX_NEW_TOKENS = 64  # a survey answer is about 40 tokens
-
-
-SURVEY_QUESTION = "How many shapes of each colour and of each shape are there in the picture?"
-SURVEY_ITEM = re.compile(r"(\w+) (\d+)")
 
 
 def ask(task: str, scene, rng: random.Random, index: int) -> tuple[str, str, str]:
@@ -66,8 +61,8 @@ def ask(task: str, scene, rng: random.Random, index: int) -> tuple[str, str, str
     if task == "total":
         return "count_total", "How many things are in the picture?", str(sum(i is not None for i in scene))
     if task == "survey":
-        counts = colour_counts(scene) + shape_counts(scene)
-        return "survey", SURVEY_QUESTION, ", ".join(f"{name} {counts[name]}" for name in NAMES)
+        question, _, answer, _, _ = ASK["survey"](scene, rng)
+        return "survey", question, answer
     qtype = "count_colour" if index % 2 == 0 else "count_shape"
     if task == "named":  # the default warm-up's own question
         question, _, answer, _, _ = ASK[qtype](scene, rng)
@@ -78,12 +73,12 @@ def ask(task: str, scene, rng: random.Random, index: int) -> tuple[str, str, str
 
 def survey_counts(predictions: list[dict], probe: list[dict]) -> dict[str, float]:
     """Per name, the share of survey outputs whose count for it is the picture's."""
-    gold = {r["id"]: dict(SURVEY_ITEM.findall(r["answer"])) for r in probe}
+    gold = {r["id"]: dict(read_survey(r["answer"])) for r in probe}
     right = Counter()
     for prediction in predictions:
-        written = dict(SURVEY_ITEM.findall(prediction["extracted"] or ""))
-        right.update(name for name in NAMES if written.get(name) == gold[prediction["id"]][name])
-    return {name: 100 * right[name] / len(predictions) for name in NAMES}
+        written = dict(read_survey(prediction["extracted"] or ""))
+        right.update(name for name in SURVEY_ORDER if written.get(name) == gold[prediction["id"]][name])
+    return {name: 100 * right[name] / len(predictions) for name in SURVEY_ORDER}
 
 
 def write_task(out: Path, task: str, split: str, n: int, seed: int, size: int) -> Path:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from scale.data.records import read_records
-from scale.data.synthetic import colour_counts, read_scene, scene_split_bucket, shape_counts
+from scale.data.synthetic import SURVEY_ORDER, colour_counts, read_scene, scene_split_bucket, shape_counts
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_conditioning.py"
 spec = importlib.util.spec_from_file_location("bench_conditioning", SCRIPT)
@@ -35,8 +35,8 @@ def test_each_task_is_answerable_and_its_probe_never_shares_a_layout_with_its_wa
                 assert record["answer"] == str(sum(item is not None for item in scene))
             elif task == "survey":
                 written = dict(re.findall(r"(\w+) (\d+)", record["answer"]))
-                assert list(written) == list(bench.NAMES)
-                assert written == {name: str(counts[name]) for name in bench.NAMES}
+                assert list(written) == list(SURVEY_ORDER)
+                assert written == {name: str(counts[name]) for name in SURVEY_ORDER}
             else:
                 name = re.search(r"How many (\w+?)(?: shapes|s) are", record["question"]).group(1)
                 named.add(name)
@@ -55,4 +55,4 @@ def test_survey_counts_scores_each_name_against_the_gold_survey():
                    {"id": "b", "extracted": None}]
     scores = bench.survey_counts(predictions, probe)
     assert scores["green"] == 0.0
-    assert all(scores[name] == 50.0 for name in bench.NAMES if name != "green")
+    assert all(scores[name] == 50.0 for name in SURVEY_ORDER if name != "green")

@@ -16,7 +16,6 @@ from scale.data.synthetic import (
     WARMUP_QTYPES,
     answer_from_scene,
     colour_counts,
-    count_question,
     most_common,
     shape_counts,
     generate,
@@ -48,47 +47,72 @@ def test_training_responses_reach_the_gold_answer(synthetic_dir, dataset):
         assert record["response"].startswith("<think>")
 
 
-COUNT_STEP = re.compile(r"[Hh]ow many (\w+?)(?: shapes|s) are there in the picture\? (\d+)\.")
+SURVEY = re.compile(r"\? ((?:[a-z]+ \d+, ){6}[a-z]+ \d+)\.")  # a survey step's answer, seven counts
+CHECK = re.compile(r"Check \d+: ((?:[a-z]+ \d+, ){6}[a-z]+ \d+)\.")
+NAMES = list(COLOURS) + list(SHAPES)
+
+
+def written_survey(think: str) -> dict[str, int]:
+    found = SURVEY.findall(think.split("Check 1")[0])
+    assert len(found) == 1, think
+    return {name: int(value) for name, value in re.findall(r"([a-z]+) (\d+)", found[0])}
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
-def test_every_count_in_a_training_trace_is_read_off_its_picture(synthetic_dir, dataset):
-    for record in read_records(synthetic_dir / dataset / "train.jsonl"):
-        scene = read_scene(Image.open(synthetic_dir / dataset / record["image"]))
+def test_a_training_trace_surveys_its_picture_in_the_fixed_order_and_every_check_repeats_it(dataset):
+    for record, image in generate(dataset, "train", 40, seed=0, think_ratio=20):  # the default's ratio: checks
+        scene = read_scene(image)
         counts = colour_counts(scene) + shape_counts(scene)
-        steps = COUNT_STEP.findall(record["response"].split("</think>")[0])
-        assert steps, record["id"]
-        for name, value in steps:
-            assert int(value) == counts[name], record["id"]
+        think = record["response"].split("</think>")[0]
+        counted = written_survey(think)
+        assert list(counted) == NAMES, record["id"]
+        assert counted == {name: counts[name] for name in NAMES}, record["id"]
+        checks = CHECK.findall(think)
+        assert checks and all(check == SURVEY.findall(think)[0] for check in checks), record["id"]
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
 def test_the_answer_follows_from_the_counts_the_trace_takes(synthetic_dir, dataset):
-    """Most-often questions count exactly their choices and take the largest; totals add up the shapes."""
+    """Most-often questions take the largest of the colours' or the shapes' counts; totals add up the colours."""
     for record in read_records(synthetic_dir / dataset / "train.jsonl"):
         think = record["response"].split("</think>")[0]
         first = think.split("Check 1")[0]
-        counted = {name: int(value) for name, value in COUNT_STEP.findall(first)}
+        counted = written_survey(think)
         if record["qtype"] == "fill_in_blank":
-            assert list(counted) == list(SHAPES), record["id"]
-            assert f"= {sum(counted.values())}." in first and sum(counted.values()) == int(record["answer"])
+            colours = [counted[c] for c in COLOURS]
+            assert f"{' + '.join(map(str, colours))} = {sum(colours)}." in first
+            assert sum(colours) == int(record["answer"]), record["id"]
         else:
-            assert list(counted) == record["choices"], record["id"]
-            largest = max(counted, key=counted.get)
-            assert sorted(counted.values())[-2:-1] != [counted[largest]], record["id"]  # no tie
+            pool = COLOURS if record["qtype"] == "colour_most" else SHAPES
+            among = {name: counted[name] for name in pool}
+            largest = max(among, key=among.get)
+            assert sorted(among.values())[-2:-1] != [among[largest]], record["id"]  # no tie
             answer = record["answer"]
             assert largest == (answer if record["qtype"] == "choose_txt" else record["choices"][LETTERS.index(answer)])
         tail = think.rsplit("The checks agree:", 1)[-1]  # the trace ends on the conclusion
         assert re.search(rf"\b{re.escape(record['answer'])}\.$", tail), record["id"]
 
 
-def test_each_count_step_is_a_warmup_question_word_for_word(synthetic_dir):
-    warmup_questions = {r["question"] for d in ("scienceqa", "iconqa")
-                        for r, _ in generate(d, "warmup", 400, seed=0)}
+def test_the_survey_step_is_the_warmup_survey_word_for_word(synthetic_dir):
+    """The trace's question is the warm-up's survey question, and its answer the survey answer the
+    warm-up would give for that picture."""
+    surveys = [r for d in ("scienceqa", "iconqa") for r in read_records(synthetic_dir / d / "warmup.jsonl")
+               if r["qtype"] == "survey"]
+    assert surveys
+    question = surveys[0]["question"].split("\n")[-1]
+    assert all(r["question"].split("\n")[-1] == question for r in surveys)
+    assert all(SURVEY.fullmatch(f"? {r['answer']}.") for r in surveys)
     for dataset in ("scienceqa", "iconqa"):
         for record in read_records(synthetic_dir / dataset / "train.jsonl"):
-            for name, _ in COUNT_STEP.findall(record["response"]):
-                assert count_question(name) in warmup_questions, (record["id"], name)
+            first = record["response"].split("Check 1")[0]
+            step = f"{question} {SURVEY.findall(first)[0]}."
+            assert step in first, record["id"]
+
+
+def test_half_of_each_warmup_is_the_survey(synthetic_dir):
+    for dataset in ("scienceqa", "iconqa"):
+        qtypes = [r["qtype"] for r, _ in generate(dataset, "warmup", 400, seed=0)]
+        assert qtypes.count("survey") == 200
 
 
 @pytest.mark.parametrize("dataset", ["scienceqa", "iconqa"])
@@ -160,7 +184,7 @@ def test_the_wording_check_would_catch_a_test_question_in_the_warmup(synthetic_d
         (tmp_path / dataset).mkdir()
         test = (synthetic_dir / dataset / "test.jsonl").read_text()
         (tmp_path / dataset / "test.jsonl").write_text(test)
-        leaked = [dict(r, qtype="count_colour", response=f"<think>\n</think>\n<answer>{r['answer']}</answer>")
+        leaked = [dict(r, qtype="survey", response=f"<think>\n</think>\n<answer>{r['answer']}</answer>")
                   for r in read_records(synthetic_dir / dataset / "test.jsonl")[:1]]
         write_records(tmp_path / dataset / "warmup.jsonl",
                       read_records(synthetic_dir / dataset / "warmup.jsonl") + leaked)

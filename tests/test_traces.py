@@ -8,7 +8,10 @@ import pytest
 from scale.data.records import read_records
 from scale.report.traces import accuracy_by_qtype, implied_answer, trace_steps, written_counts
 
-NUMBER = re.compile(r"in the picture\? (\d+)\.")
+NUMBER = re.compile(r"in the picture\? red (\d+),")  # a trace's first written count
+
+
+COLOUR_COUNT = re.compile(r"\b(?:red|green|blue|yellow) (\d+)")
 
 
 def prediction(record, output, extracted, correct):
@@ -30,7 +33,7 @@ def first_round(response: str) -> str:
 def test_gold_traces_imply_their_own_answers(synthetic_dir):
     for dataset in ("scienceqa", "iconqa"):
         for record in read_records(synthetic_dir / dataset / "train.jsonl"):
-            assert implied_answer(record, written_counts(record["response"])) == record["answer"]
+            assert implied_answer(record, written_counts(record["response"], record["qtype"])) == record["answer"]
 
 
 def test_a_wrong_count_and_an_answer_read_past_the_counts_are_told_apart(synthetic_dir, tmp_path):
@@ -38,19 +41,19 @@ def test_a_wrong_count_and_an_answer_read_past_the_counts_are_told_apart(synthet
     totals = [r for r in records if r["qtype"] == "fill_in_blank"]
     gold, bent, silent = totals[0], totals[1], records[2]
     true_first = int(NUMBER.search(bent["response"]).group(1))
-    bent_output = NUMBER.sub(f"in the picture? {true_first + 1}.", bent["response"], count=1)
+    bent_output = NUMBER.sub(f"in the picture? red {true_first + 1},", bent["response"], count=1)
     rows = [prediction(gold, gold["response"], gold["answer"], True),
             prediction(bent, bent_output, bent["answer"], True),
             prediction(silent, "<think></think>\n<answer>7</answer>", "7", False)]
     path = write_predictions(tmp_path / "eval" / "m" / "iconqa" / "sft" / "seed0" / "predictions.jsonl", rows)
     row = trace_steps([path], {"iconqa": synthetic_dir / "iconqa" / "train.jsonl"}).iloc[0]
 
-    written = [int(n) for r in (gold, bent) for n in NUMBER.findall(first_round(r["response"]))]
     assert (row["dataset"], row["variant"], row["outputs"], row["with_steps"]) == ("iconqa", "sft", 3, 2)
     assert row["accuracy"] == pytest.approx(200 / 3, abs=0.05)
-    assert row["steps"] == len(written) == 6  # three shapes each
-    assert row["steps_right"] == pytest.approx(100 * 5 / 6, abs=0.05)
-    assert row["always_one"] == pytest.approx(100 * written.count(1) / 6, abs=0.05)
+    assert row["steps"] == 8  # a total needs the four colours' counts
+    written = [int(n) for r in (gold, bent) for n in COLOUR_COUNT.findall(first_round(r["response"]))]
+    assert row["steps_right"] == pytest.approx(100 * 7 / 8, abs=0.05)
+    assert row["always_one"] == pytest.approx(100 * written.count(1) / 8, abs=0.05)
     assert row["all_steps_right"] == 50.0
     assert row["right_follow"] == 50.0  # the bent trace's counts add up to one more than its answer
 

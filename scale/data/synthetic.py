@@ -13,22 +13,29 @@ Test questions need the picture and ask about the whole of it:
 The warm-up splits (the Base model's training) play the part of pretraining:
 they never ask a test question type nor use a test question's wording, so
 the task itself is taught only by the SFT traces (and GRPO's prompts). They
-teach what a pretrained VLM brings to SFT: perception (``count_colour``,
-``count_shape``: how many shapes of one colour, of one shape), the answer
-formats (a letter, a choice's text, a number) after an empty think block, and
-other questions about the same pictures (``colour_present``,
-``shape_present``, ``shape_present_txt``: which of the listed colours or
-shapes is in the picture, exactly one being there). ScienceQA's context line
-is the dataset's preamble, shared by every split; a question's wording is
-what follows it.
+teach what a pretrained VLM brings to SFT: perception (``survey``: how many
+shapes there are of each colour and of each shape, all seven counts in one
+fixed order; ``count_shape``: how many of one shape), the answer formats (a
+letter, a choice's text, a number) after an empty think block, and other
+questions about the same pictures (``colour_present``, ``shape_present``,
+``shape_present_txt``: which of the listed colours or shapes is in the
+picture, exactly one being there). ScienceQA's context line is the dataset's
+preamble, shared by every split; a question's wording is what follows it.
 
-Training traces are made of those skills: each step asks one of the
-warm-up's count questions word for word and answers it, the answer follows
-from the counts (the largest among the choices, or their sum), and checks
-repeat the counts, round by round, until the trace is about ``think_ratio``
-times longer than the answer part; then ``<answer>``. Only the choices' counts are taken, so a
-trace needs two to four right counts, not all seven (the first design, a
-survey of every colour and shape, had every count right in 0–5% of outputs).
+Training traces are made of those skills: a trace asks the warm-up's survey
+question word for word and answers it, the answer follows from the survey's
+counts (the colour or shape with the most, or the colours' counts added up),
+and checks repeat the survey until the trace is about ``think_ratio`` times
+longer than the answer part; then ``<answer>``.
+
+Why a survey: a tiny model learns, within the warm-up's budget, to write
+counts in a fixed order, but not to pick the count that a word of the
+question names (``benchmarks/bench_conditioning.py``: the named count stays
+at the constant answer, the survey's counts are right). The previous traces
+asked one named count per choice and had all of them right in 0–5% of
+outputs. The survey is half of the warm-up because as one question type in
+five it was not learnt. Its colour counts are learnt first; a total is added
+up from the colours for that reason.
 
 Why whole-picture questions: a randomly initialised model of a few hundred
 thousand parameters learns whole-picture counts within a few hundred CPU
@@ -68,9 +75,9 @@ SHAPES = ("circle", "square", "triangle")
 DATASETS = ("scienceqa", "iconqa")
 SPLITS = ("train", "test", "warmup", "probe")
 QTYPES = {"scienceqa": ("colour_most", "shape_most"), "iconqa": ("fill_in_blank", "choose_txt")}
-PERCEPTION_QTYPES = ("count_colour", "count_shape")
-WARMUP_QTYPES = {"scienceqa": ("colour_present", "shape_present") + PERCEPTION_QTYPES,
-                 "iconqa": PERCEPTION_QTYPES + ("shape_present_txt",)}
+# drawn in turn, so the survey is half of each warm-up; count_shape keeps a number answer in IconQA's
+WARMUP_QTYPES = {"scienceqa": ("colour_present", "survey", "shape_present", "survey"),
+                 "iconqa": ("shape_present_txt", "survey", "count_shape", "survey")}
 TEST_SHARE = 10  # one scene layout in ten belongs to the test split
 BACKGROUND = (128, 128, 128)
 CONTEXT = "Context: The picture shows coloured shapes placed on a three by three grid."
@@ -179,17 +186,33 @@ def count_question(name: str) -> str:
 
 
 COUNT_QUESTION = re.compile(r"How many (\w+?)(?: shapes|s) are there in the picture\?")  # count_question, read back
-COUNT_STEP = re.compile(COUNT_QUESTION.pattern + r" (\d+)\.")  # a count step of a trace: the question and its answer
+
+SURVEY_ORDER = tuple(COLOURS) + SHAPES
+SURVEY_QUESTION = "How many shapes of each colour and of each shape are there in the picture?"
+SURVEY_ITEM = re.compile(r"(\w+) (\d+)")
+SURVEY_STEP = re.compile(re.escape(SURVEY_QUESTION) + r" ((?:\w+ \d+, )*\w+ \d+)\.")  # a trace's survey step
+# which of the survey's counts a test question's answer is worked out from
+COUNTED = {"colour_most": tuple(COLOURS), "fill_in_blank": tuple(COLOURS), "shape_most": SHAPES, "choose_txt": SHAPES}
 
 
-def count_steps(scene: Scene, names: list[str]) -> list[str]:
+def survey(scene: Scene) -> str:
     counts = colour_counts(scene) + shape_counts(scene)
-    return [f"{count_question(name)} {counts[name]}." for name in names]
+    return ", ".join(f"{name} {counts[name]}" for name in SURVEY_ORDER)
 
 
-# --- questions: each returns (question, choices, answer, count steps, conclusion) or None when it does
-# not fit. Count steps are warm-up questions with their answers; the conclusion works the answer out of
-# them. Warm-up questions have no steps: their records answer directly.
+def read_survey(text: str) -> list[tuple[str, int]]:
+    """The (name, count) pairs of a survey answer, in the order written."""
+    return [(name, int(number)) for name, number in SURVEY_ITEM.findall(text)]
+
+
+def survey_step(scene: Scene) -> tuple[str, str]:
+    """A trace's step: the warm-up's survey question and its answer."""
+    return SURVEY_QUESTION, survey(scene)
+
+
+# --- questions: each returns (question, choices, answer, steps, conclusion) or None when it does not
+# fit. A test question's step is the warm-up's survey with its answer; the conclusion works the answer
+# out of it. Warm-up questions have no steps: their records answer directly.
 
 
 def _ask_most(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str, ...], noun: str,
@@ -198,8 +221,8 @@ def _ask_most(scene: Scene, rng: random.Random, counts: Counter, pool: tuple[str
     if winner is None:
         return None
     options = pick_options(winner, pool, rng)
-    steps = count_steps(scene, options)
-    conclusion = [f"Of these, {winner} has the most, {counts[winner]}."]
+    steps = [survey_step(scene)]
+    conclusion = [f"Of the {noun}s, {winner} has the most, {counts[winner]}."]
     question = f"Which {noun} appears most often in the picture?"
     if lettered:
         letter = LETTERS[options.index(winner)]
@@ -220,11 +243,15 @@ def ask_choose_txt(scene: Scene, rng: random.Random):
 
 
 def ask_fill_in_blank(scene: Scene, rng: random.Random):
-    counts = shape_counts(scene)
+    counts = colour_counts(scene)
     total = sum(counts.values())
-    addition = " + ".join(str(counts[s]) for s in SHAPES)
-    conclusion = [f"Adding them up: {addition} = {total}.", f"So the answer is {total}."]
-    return "How many shapes are there in the picture?", None, str(total), count_steps(scene, list(SHAPES)), conclusion
+    addition = " + ".join(str(counts[c]) for c in COLOURS)
+    conclusion = [f"Adding up the colours: {addition} = {total}.", f"So the answer is {total}."]
+    return "How many shapes are there in the picture?", None, str(total), [survey_step(scene)], conclusion
+
+
+def ask_survey(scene: Scene, rng: random.Random):
+    return SURVEY_QUESTION, None, survey(scene), [], []
 
 
 def _ask_count(counts: Counter, pool: tuple[str, ...], rng: random.Random):
@@ -271,6 +298,7 @@ ASK = {
     "choose_txt": ask_choose_txt,
     "count_colour": ask_count_colour,
     "count_shape": ask_count_shape,
+    "survey": ask_survey,
     "colour_present": ask_colour_present,
     "shape_present": ask_shape_present,
     "shape_present_txt": ask_shape_present_txt,
@@ -283,6 +311,8 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
     counts = colour_counts(scene) + shape_counts(scene)
     if qtype == "fill_in_blank":
         return str(sum(item is not None for item in scene))
+    if qtype == "survey":
+        return survey(scene)
     if qtype in ("count_colour", "count_shape"):
         name = COUNT_QUESTION.search(record["question"]).group(1)
         return str(counts[name])
@@ -297,18 +327,18 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
     return winner if qtype == "choose_txt" else LETTERS[choices.index(winner)]
 
 
-def think_trace(steps: list[str], conclusion: list[str], answer_chars: int, think_ratio: float) -> str:
-    """Count steps, the conclusion, then rounds of numbered checks until the trace is long enough.
+def think_trace(steps: list[tuple[str, str]], conclusion: list[str], answer_chars: int, think_ratio: float) -> str:
+    """The steps (question, then answer), the conclusion, then numbered checks that repeat the steps'
+    answers until the trace is long enough.
 
-    A round repeats every count step, so the last check's number depends only on how many counts
-    the question needs and on ``think_ratio``; the trace always ends by restating the conclusion,
-    which tells a model where to close it.
+    The last check's number depends only on the steps' length and on ``think_ratio``; the trace
+    always ends by restating the conclusion, which tells a model where to close it.
     """
-    lines = ["I count what the question needs."] + steps + conclusion
+    lines = ["I count every colour and shape."] + [f"{q} {a}." for q, a in steps] + conclusion
     checks = []
-    while len(" ".join(lines + checks)) < think_ratio * answer_chars and len(checks) < 4 * len(steps):
-        for step in steps:
-            checks.append(f"Check {len(checks) + 1}: {step[0].lower()}{step[1:]}")
+    while len(" ".join(lines + checks)) < think_ratio * answer_chars and len(checks) < 12 * len(steps):
+        for _, answer in steps:
+            checks.append(f"Check {len(checks) + 1}: {answer}.")
     if checks:
         checks.append(f"The checks agree: {conclusion[-1][0].lower()}{conclusion[-1][1:]}")
     return " ".join(lines + checks)

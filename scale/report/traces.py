@@ -1,13 +1,14 @@
-"""Do the synthetic default's traces carry the answer? Count steps checked against the picture.
+"""Do the synthetic default's traces carry the answer? Their counts checked against the picture.
 
-A trace's first round (before ``Check 1``) asks one warm-up count question per choice (per shape,
-for a total) and answers it; the answer should then follow from those counts (the largest, or
-their sum). Accuracy alone cannot tell a model that reasons this way from one that reads the
-answer off the picture and writes the counts as decoration, so per (dataset, variant):
+A trace's first round (before ``Check 1``) asks the warm-up's survey question and answers it with
+a count for every colour and shape; the answer should then follow from the counts the question
+needs (``synthetic.COUNTED``: the colours' or the shapes'; the largest, or the colours' sum).
+Accuracy alone cannot tell a model that reasons this way from one that reads the answer off the
+picture and writes the counts as decoration, so per (dataset, variant), over the needed counts:
 
-* ``steps_right``: share of count steps whose number is the picture's count (``read_scene``);
-* ``always_one``: what writing "1" for every step would score on the same steps;
-* ``all_steps_right``: share of outputs with count steps whose every step is right;
+* ``steps_right``: share of written counts that are the picture's count (``read_scene``);
+* ``always_one``: what writing "1" for every count would score on the same counts;
+* ``all_steps_right``: share of outputs with a survey whose every needed count is right;
 * ``right_follow``: share of right answers that are also what the output's own counts imply.
 """
 
@@ -20,7 +21,15 @@ from typing import Iterable
 import pandas as pd
 
 from scale.data.records import LETTERS, answered_with_text, read_records
-from scale.data.synthetic import COUNT_STEP, colour_counts, most_common, read_scene, shape_counts
+from scale.data.synthetic import (
+    COUNTED,
+    SURVEY_STEP,
+    colour_counts,
+    most_common,
+    read_scene,
+    read_survey,
+    shape_counts,
+)
 from scale.eval.predictions import read_predictions
 from scale.layout import parse_eval_path
 
@@ -38,15 +47,18 @@ def picture_counts(test_path: str | Path) -> dict[str, tuple[dict, Counter]]:
     return found
 
 
-def written_counts(output: str) -> list[tuple[str, int]]:
-    """The (name, number) count steps of an output's first round."""
-    return [(name, int(number)) for name, number in COUNT_STEP.findall(output.split("Check 1")[0])]
+def written_counts(output: str, qtype: str) -> list[tuple[str, int]]:
+    """The (name, number) counts of an output's first survey that a ``qtype`` question needs."""
+    step = SURVEY_STEP.search(output.split("Check 1")[0])
+    return [(name, n) for name, n in read_survey(step.group(1)) if name in COUNTED[qtype]] if step else []
 
 
 def implied_answer(record: dict, steps: list[tuple[str, int]]) -> str | None:
     """What the written counts give: their sum for a total, else the single largest (as a letter when
     the question is lettered); None when they tie or name nothing the question offers."""
     counts = dict(steps)
+    if not counts:
+        return None
     if record["qtype"] == "fill_in_blank":
         return str(sum(counts.values()))
     winner = most_common(Counter(counts))
@@ -67,7 +79,7 @@ def trace_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path])
         t = tally.setdefault((dataset, variant), Counter())
         for prediction in read_predictions(path):
             record, counts = truth[dataset][prediction["id"]]
-            steps = written_counts(prediction["output"])
+            steps = written_counts(prediction["output"], record["qtype"])
             t["outputs"] += 1
             t["right"] += bool(prediction["correct"])
             if not steps:
