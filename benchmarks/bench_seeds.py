@@ -7,7 +7,7 @@ Runs the default config's grid through Snakemake with ``seeds`` and ``results_di
 an overlay config written beside the results (Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
 writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds,
 ``scale.report.claims``' paired tests pooled over seeds, per row and over all rows, accuracy per
-question type (``qtypes.csv``) and, on synthetic data, whether the traces' count steps are right and
+question type (``qtypes.csv``) and, on synthetic data, whether the counts the traces' survey writes are right and
 the right answers follow from them (``scale.report.traces``, ``traces.csv``). Pointing
 ``--results-dir`` at a finished one-seed ``results`` reuses its seed-0 runs; its tables then become
 the several-seed tables.
@@ -86,10 +86,11 @@ def summarise(results: Path, seeds: list[int], config: dict) -> str:
     if config["data"]["source"] == "synthetic":
         steps = trace_steps(predictions, {d: results / "data" / d / "test.jsonl" for d in config["data"]["datasets"]})
         steps.to_csv(results / "traces.csv", index=False)
-        parts += ["## Do the traces carry the answer? Count steps of the first round against the picture (%)", "",
-                  "steps_right: count steps whose number is the picture's; always_one: what writing 1 scores on "
-                  "the same steps; all_steps_right: outputs whose every count is right; right_follow: right "
-                  "answers that are also what the output's own counts give.", "",
+        parts += ["## Do the traces carry the answer? The first survey's counts against the picture (%)", "",
+                  "Over the counts each question needs (colours, or shapes). steps_right: written counts that are "
+                  "the picture's; always_one: what writing 1 scores on the same counts; all_steps_right: "
+                  "outputs whose every needed count is right; right_follow: right answers that are also what "
+                  "the output's own counts give.", "",
                   markdown(steps[steps["steps"] > 0]), ""]
     text = "\n".join(parts)
     (results / "seeds.md").write_text(text)

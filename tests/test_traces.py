@@ -39,7 +39,7 @@ def test_gold_traces_imply_their_own_answers(synthetic_dir):
 def test_a_wrong_count_and_an_answer_read_past_the_counts_are_told_apart(synthetic_dir, tmp_path):
     records = read_records(synthetic_dir / "iconqa" / "train.jsonl")
     totals = [r for r in records if r["qtype"] == "fill_in_blank"]
-    gold, bent, silent = totals[0], totals[1], records[2]
+    gold, bent, silent = totals[:3]
     true_first = int(NUMBER.search(bent["response"]).group(1))
     bent_output = NUMBER.sub(f"in the picture? red {true_first + 1},", bent["response"], count=1)
     rows = [prediction(gold, gold["response"], gold["answer"], True),
@@ -48,7 +48,8 @@ def test_a_wrong_count_and_an_answer_read_past_the_counts_are_told_apart(synthet
     path = write_predictions(tmp_path / "eval" / "m" / "iconqa" / "sft" / "seed0" / "predictions.jsonl", rows)
     row = trace_steps([path], {"iconqa": synthetic_dir / "iconqa" / "train.jsonl"}).iloc[0]
 
-    assert (row["dataset"], row["variant"], row["outputs"], row["with_steps"]) == ("iconqa", "sft", 3, 2)
+    assert (row["dataset"], row["qtype"], row["variant"], row["outputs"], row["with_steps"]) == (
+        "iconqa", "fill_in_blank", "sft", 3, 2)
     assert row["accuracy"] == pytest.approx(200 / 3, abs=0.05)
     assert row["steps"] == 8  # a total needs the four colours' counts
     written = [int(n) for r in (gold, bent) for n in COLOUR_COUNT.findall(first_round(r["response"]))]
@@ -65,6 +66,23 @@ def test_base_predictions_are_grouped_without_a_seed(synthetic_dir, tmp_path):
     table = trace_steps([base], {"scienceqa": synthetic_dir / "scienceqa" / "train.jsonl"})
     assert table[["dataset", "variant", "steps_right", "right_follow"]].values.tolist() == [
         ["scienceqa", "base", 100.0, 100.0]]
+
+
+def test_each_question_type_is_checked_on_the_counts_it_needs(synthetic_dir, tmp_path):
+    """A colour question on the survey's four colour counts, a shape question on its three shape counts."""
+    records = read_records(synthetic_dir / "scienceqa" / "train.jsonl")
+    colour = next(r for r in records if r["qtype"] == "colour_most")
+    shape = next(r for r in records if r["qtype"] == "shape_most")
+    wrong_shapes = re.sub(r"circle (\d+)", lambda m: f"circle {int(m.group(1)) + 1}", shape["response"])
+    wrong_shapes_in_colour = re.sub(r"circle (\d+)", lambda m: f"circle {int(m.group(1)) + 1}", colour["response"])
+    rows = [prediction(colour, wrong_shapes_in_colour, colour["answer"], True),
+            prediction(shape, wrong_shapes, shape["answer"], True)]
+    path = write_predictions(tmp_path / "eval" / "m" / "scienceqa" / "sft" / "seed0" / "predictions.jsonl", rows)
+    table = trace_steps([path], {"scienceqa": synthetic_dir / "scienceqa" / "train.jsonl"}).set_index("qtype")
+    assert table.loc["colour_most", "steps"] == 4 and table.loc["shape_most", "steps"] == 3
+    assert table.loc["colour_most", "all_steps_right"] == 100.0  # a wrong shape count does not touch it
+    assert table.loc["shape_most", "steps_right"] == pytest.approx(100 * 2 / 3, abs=0.05)
+    assert table.loc["shape_most", "all_steps_right"] == 0.0
 
 
 def test_accuracy_by_qtype_pools_models_and_seeds(synthetic_dir, tmp_path):

@@ -4,7 +4,8 @@ A trace's first round (before ``Check 1``) asks the warm-up's survey question an
 a count for every colour and shape; the answer should then follow from the counts the question
 needs (``synthetic.COUNTED``: the colours' or the shapes'; the largest, or the colours' sum).
 Accuracy alone cannot tell a model that reasons this way from one that reads the answer off the
-picture and writes the counts as decoration, so per (dataset, variant), over the needed counts:
+picture and writes the counts as decoration, so per (dataset, question type, variant), over the
+needed counts:
 
 * ``steps_right``: share of written counts that are the picture's count (``read_scene``);
 * ``always_one``: what writing "1" for every count would score on the same counts;
@@ -69,16 +70,17 @@ def implied_answer(record: dict, steps: list[tuple[str, int]]) -> str | None:
 
 
 def trace_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path]) -> pd.DataFrame:
-    """One row per (dataset, variant) over the given ``eval/{model}/{dataset}/{variant}[/seedN]``
-    prediction files; ``tests`` maps each dataset to its test JSONL."""
+    """One row per (dataset, question type, variant) over the given
+    ``eval/{model}/{dataset}/{variant}[/seedN]`` prediction files; ``tests`` maps each dataset to its
+    test JSONL. Per question type because a colour question needs other counts than a shape one."""
     truth = {dataset: picture_counts(path) for dataset, path in tests.items()}
-    tally: dict[tuple[str, str], Counter] = {}
+    tally: dict[tuple[str, str, str], Counter] = {}
     for path in predictions:
         cell = parse_eval_path(path)
         dataset, variant = cell["dataset"], cell["variant"]
-        t = tally.setdefault((dataset, variant), Counter())
         for prediction in read_predictions(path):
             record, counts = truth[dataset][prediction["id"]]
+            t = tally.setdefault((dataset, record["qtype"], variant), Counter())
             steps = written_counts(prediction["output"], record["qtype"])
             t["outputs"] += 1
             t["right"] += bool(prediction["correct"])
@@ -94,9 +96,9 @@ def trace_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path])
                 t["right_with_steps"] += 1
                 t["right_follow"] += implied_answer(record, steps) == prediction["extracted"]
     rows = []
-    for (dataset, variant), t in sorted(tally.items()):
+    for (dataset, qtype, variant), t in sorted(tally.items()):
         share = lambda a, b: round(100 * t[a] / t[b], 1) if t[b] else float("nan")  # noqa: E731
-        rows.append({"dataset": dataset, "variant": variant, "outputs": t["outputs"],
+        rows.append({"dataset": dataset, "qtype": qtype, "variant": variant, "outputs": t["outputs"],
                      "accuracy": share("right", "outputs"), "with_steps": t["with_steps"], "steps": t["steps"],
                      "steps_right": share("steps_right", "steps"), "always_one": share("always_one", "steps"),
                      "all_steps_right": share("all_steps_right", "with_steps"),
