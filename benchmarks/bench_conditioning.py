@@ -28,20 +28,17 @@ import json
 import random
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from scale.config import load_config
 from scale.data.records import read_records, write_records
 from scale.data.synthetic import (
     ASK,
-    SURVEY_ORDER,
     answer_part,
     colour_counts,
     count_question,
     draw_scene,
     random_scene,
-    read_survey,
     scene_split_bucket,
     shape_counts,
 )
@@ -49,6 +46,7 @@ from scale.eval.generate import evaluate
 from scale.eval.predictions import read_predictions
 from scale.eval.score import chance_levels, score_file
 from scale.models.tiny import build_tiny, tokenizer_corpus
+from scale.report.traces import survey_counts
 from scale.train.sft import train_sft
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,16 +67,6 @@ def ask(task: str, scene, rng: random.Random, index: int) -> tuple[str, str, str
         return qtype, question, answer
     name, counts = ("red", colour_counts(scene)) if qtype == "count_colour" else ("circle", shape_counts(scene))
     return qtype, count_question(name), str(counts[name])
-
-
-def survey_counts(predictions: list[dict], probe: list[dict]) -> dict[str, float]:
-    """Per name, the share of survey outputs whose count for it is the picture's."""
-    gold = {r["id"]: dict(read_survey(r["answer"])) for r in probe}
-    right = Counter()
-    for prediction in predictions:
-        written = dict(read_survey(prediction["extracted"] or ""))
-        right.update(name for name in SURVEY_ORDER if written.get(name) == gold[prediction["id"]][name])
-    return {name: 100 * right[name] / len(predictions) for name in SURVEY_ORDER}
 
 
 def write_task(out: Path, task: str, split: str, n: int, seed: int, size: int) -> Path:

@@ -22,17 +22,25 @@ from scale.config import load_config
 from scale.data.records import read_records
 from scale.data.synthetic import write_split
 from scale.eval.generate import evaluate
+from scale.eval.predictions import read_predictions
 from scale.eval.score import chance_levels, score_file
 from scale.models.tiny import build_tiny, tokenizer_corpus
+from scale.report.traces import survey_counts
 from scale.train.sft import train_sft
 
 REPO = Path(__file__).resolve().parents[1]
-MAX_NEW_TOKENS = 24  # a direct answer is about a dozen tokens
+MAX_NEW_TOKENS = 64  # a direct answer is about a dozen tokens, a survey about 40
 
 
 def accuracy(model_dir: Path, test: Path, out: Path) -> dict:
+    """Scores of ``test``; on a probe, also each survey count's share right (``survey``, %)."""
     evaluate(model_dir, test, out / "predictions.jsonl", batch_size=32, max_new_tokens=MAX_NEW_TOKENS)
-    return score_file(out / "predictions.jsonl", out / "metrics.json", bootstrap=200)
+    metrics = score_file(out / "predictions.jsonl", out / "metrics.json", bootstrap=200)
+    surveys = [r for r in read_records(test) if r["qtype"] == "survey"]
+    if surveys:
+        predictions = [p for p in read_predictions(out / "predictions.jsonl") if p["qtype"] == "survey"]
+        metrics["survey"] = survey_counts(predictions, surveys)
+    return metrics
 
 
 def main() -> None:
@@ -73,6 +81,9 @@ def main() -> None:
                 metrics = accuracy(root / name / "base" / "model", test, root / name / "eval-base" / dataset.replace(" ", "-"))
                 rows.append((f"{name} warm-up ({args.steps} steps, {seconds:.0f} s)", dataset,
                              metrics["accuracy"], metrics["per_qtype"]))
+                if "survey" in metrics:
+                    print(f"{name} warm-up, {dataset}, survey: each count right (%)",
+                          json.dumps({k: round(v, 1) for k, v in metrics["survey"].items()}))
     for who, dataset, acc, per_qtype in rows:
         detail = json.dumps({q: round(v["accuracy"], 1) for q, v in per_qtype.items()}) if per_qtype else ""
         print(f"{who:<42} {dataset:<16} {acc:6.1f}%  {detail}")

@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from scale.data.records import read_records
-from scale.data.synthetic import SURVEY_ORDER, colour_counts, read_scene, scene_split_bucket, shape_counts
+from scale.data.synthetic import (
+    SURVEY_ORDER,
+    colour_counts,
+    read_scene,
+    scene_split_bucket,
+    shape_counts,
+)
+from scale.report.traces import survey_counts
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_conditioning.py"
 spec = importlib.util.spec_from_file_location("bench_conditioning", SCRIPT)
@@ -53,6 +60,6 @@ def test_survey_counts_scores_each_name_against_the_gold_survey():
              {"id": "b", "answer": "red 0, green 1, blue 0, yellow 0, circle 0, square 0, triangle 1"}]
     predictions = [{"id": "a", "extracted": "red 2, green 1, blue 1, yellow 1, circle 1, square 2, triangle 1"},
                    {"id": "b", "extracted": None}]
-    scores = bench.survey_counts(predictions, probe)
+    scores = survey_counts(predictions, probe)
     assert scores["green"] == 0.0
     assert all(scores[name] == 50.0 for name in SURVEY_ORDER if name != "green")

@@ -24,6 +24,7 @@ import pandas as pd
 from scale.data.records import LETTERS, answered_with_text, read_records
 from scale.data.synthetic import (
     COUNTED,
+    SURVEY_ORDER,
     SURVEY_STEP,
     colour_counts,
     most_common,
@@ -67,6 +68,17 @@ def implied_answer(record: dict, steps: list[tuple[str, int]]) -> str | None:
     if winner is None or winner not in choices:
         return None
     return winner if answered_with_text(record) else LETTERS[choices.index(winner)]
+
+
+def survey_counts(predictions: list[dict], probe: list[dict]) -> dict[str, float]:
+    """Per name, the share of survey answers (``extracted``) whose count for it is the gold survey's:
+    which counts a warm-up taught, where all seven right is too coarse."""
+    gold = {r["id"]: dict(read_survey(r["answer"])) for r in probe}
+    right = Counter()
+    for prediction in predictions:
+        written = dict(read_survey(prediction["extracted"] or ""))
+        right.update(name for name in SURVEY_ORDER if written.get(name) == gold[prediction["id"]][name])
+    return {name: 100 * right[name] / len(predictions) for name in SURVEY_ORDER}
 
 
 def trace_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path]) -> pd.DataFrame:
