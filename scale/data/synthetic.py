@@ -32,8 +32,9 @@ Why a survey: a tiny model learns, within the warm-up's budget, to write
 counts in a fixed order, but not to pick the count that a word of the
 question names (``benchmarks/bench_conditioning.py``: the named count stays
 at the constant answer, the survey's counts are right). The previous traces
-asked one named count per choice and had all of them right in 0–5% of
-outputs. The survey is half of the warm-up because as one question type in
+asked one named count per choice and had all of them right in 2–6% of
+outputs (a first design began with a survey too, but no warm-up taught it:
+0–5%). The survey is half of the warm-up because as one question type in
 five it was not learnt. Its colour counts are learnt first; a total is added
 up from the colours for that reason.
 
