@@ -118,7 +118,7 @@ def test_source_settings(wildcards):
 def launcher(stage):
     """The command that starts `scale` for a training stage: `scale`, or e.g. `accelerate launch … -m scale.cli`."""
     return scale_config.resolve_launcher(
-        config[stage].get("launcher", "scale"), PROJECT
+        config[stage].get("launcher", "scale"), PROJECT, f"{stage}/launcher"
     )
 
 

@@ -126,16 +126,34 @@ def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
     }
 
 
-def resolve_launcher(launcher: str, project: str | Path) -> str:
+def resolve_launcher(launcher: str, project: str | Path, where: str = "launcher") -> str:
     """The launcher command with a relative ``--config_file`` taken from the project folder (where
-    ``configs/accelerate/`` lives), so it holds whatever Snakemake's working directory is."""
+    ``configs/accelerate/`` lives), so it holds whatever Snakemake's working directory is.
+
+    A config file that does not exist, or a file it names that does not (a DeepSpeed JSON), is a
+    ``ConfigError`` naming it: a dry run stops on it rather than the first training job."""
     import shlex
 
     words = shlex.split(launcher)
     for i, word in enumerate(words[:-1]):
-        if word == "--config_file" and not Path(words[i + 1]).is_absolute():
-            words[i + 1] = str(Path(project) / words[i + 1])
+        if word == "--config_file":
+            path = Path(words[i + 1]) if Path(words[i + 1]).is_absolute() else Path(project) / words[i + 1]
+            check_launcher_config(path, where)
+            words[i + 1] = str(path)
     return shlex.join(words)
+
+
+def check_launcher_config(path: Path, where: str) -> None:
+    """``path`` (an Accelerate config) exists, parses, and every file it names exists."""
+    if not path.is_file():
+        raise ConfigError(f"config error at {where}: the launcher's --config_file {path} does not exist")
+    try:
+        settings = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config error at {where}: {path} is not valid YAML: {error}") from None
+    named = (settings.get("deepspeed_config") or {}).get("deepspeed_config_file")
+    if named and not Path(named).is_file():  # Accelerate reads it as given: from the job's working directory
+        raise ConfigError(f"config error at {where}: {path} names deepspeed_config_file {named}, which does not exist")
 
 
 def eval_spec(config: dict) -> dict[str, Any]:

@@ -40,6 +40,10 @@ class WeightSchedule:
     kind: str = "cosine"
 
     def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"a segment weight is a finite number >= 0 (it scales a mean CE), got {name}={value}")
         if self.kind not in KINDS:
             raise ValueError(f"schedule kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "constant" and self.start != self.end:

@@ -39,6 +39,35 @@ def model_tensors(model_dir: Path) -> dict:
     return found
 
 
+def weight_groups(names) -> set[str]:
+    """Stored weight names as groups: a layer or block index and all after it become ``N``."""
+    return {re.sub(r"\.\d+\..*", ".N", name) for name in names}
+
+
+def hub_layout(family: str) -> set[str]:
+    """The weight groups the family's real checkpoint stores (``fixtures/hub_layouts.json``, with its sources)."""
+    import json
+
+    return set(json.loads((Path(__file__).parent / "fixtures" / "hub_layouts.json").read_text())[family]["groups"])
+
+
+def standin_sizes() -> dict:
+    """The rehearsal's stand-in sizes: the one place they are set is its overlay."""
+    import yaml
+
+    overlay = Path(__file__).resolve().parents[1] / "configs" / "rehearsal.yaml"
+    return yaml.safe_load(overlay.read_text())["stand_ins"]["models"]
+
+
+@pytest.fixture(scope="session")
+def standins(tmp_path_factory) -> dict[str, Path]:
+    """One hub-shaped stand-in per family, at the rehearsal's sizes."""
+    from scale.models.tiny import build_standin
+
+    root = tmp_path_factory.mktemp("standins")
+    return {family: build_standin(family, root / family, sizes=standin_sizes()) for family in FAMILIES}
+
+
 @pytest.fixture(scope="session")
 def corpus(synthetic_dir) -> list[str]:
     from scale.data.records import read_records

@@ -117,6 +117,10 @@ BAD_SETTINGS = [
     (("sft", "lora"), {"rank": 8}, "sft/lora/rank"),
     (("variants", "scale_sft", "w_think"), {"start": "two", "end": 1.0}, "variants/scale_sft/w_think/start"),
     (("variants", "scale_sft", "w_think"), {"start": 2.0, "end": 1.0, "kind": "linear"}, "variants/scale_sft/w_think"),
+    (("variants", "scale_sft", "w_think"), {"start": 2.0, "end": -1.0}, "variants/scale_sft/w_think.*>= 0"),
+    (("variants", "scale_sft", "w_answer"), -0.5, "variants/scale_sft/w_answer.*>= 0"),
+    (("variants", "sft_fw", "w_think"), float("nan"), "variants/sft_fw/w_think.*finite"),
+    (("grpo", "rewards", "w_format"), -1.0, "grpo/rewards/w_format"),
 ]
 
 
@@ -148,6 +152,32 @@ def test_a_bad_training_setting_stops_a_dry_run_naming_the_key(tmp_path):
     result = snakemake("-n", "--configfile", str(path), check=False)
     assert result.returncode != 0
     assert "grpo/training/max_completion_lenght" in result.stdout + result.stderr
+
+
+DRY_RUN_STOPS = [
+    (("sft", "launcher"), "accelerate launch --config_file configs/accelerate/zero3.yaml -m scale.cli",
+     r"sft/launcher.*configs/accelerate/zero3\.yaml does not exist"),
+    (("grpo", "launcher"), "accelerate launch --config_file {named} -m scale.cli",
+     r"grpo/launcher.*deepspeed_config_file ds_missing\.json, which does not exist"),
+    (("variants", "scale_sft", "w_think"), {"start": -2.0, "end": 1.0}, r"variants/scale_sft/w_think.*>= 0"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", DRY_RUN_STOPS, ids=["missing-launcher-config", "missing-named-file",
+                                                                   "negative-weight"])
+def test_a_dry_run_of_the_paper_config_stops_naming_what_is_wrong(tmp_path, path, value, message):
+    from test_workflow import snakemake
+
+    named = tmp_path / "names_a_missing_file.yaml"  # an Accelerate config naming a DeepSpeed JSON that is not there
+    named.write_text(yaml.safe_dump({"distributed_type": "DEEPSPEED",
+                                     "deepspeed_config": {"deepspeed_config_file": "ds_missing.json"}}))
+    value = value.replace("{named}", str(named)) if isinstance(value, str) else value
+    config = set_key(yaml.safe_load((REPO / "configs" / "paper.yaml").read_text()), path, value)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "--configfile", str(bad), "--directory", str(tmp_path), check=False)
+    assert result.returncode != 0
+    assert re.search(message, result.stdout + result.stderr), (result.stdout + result.stderr)[-2000:]
 
 
 def test_every_shipped_config_passes_the_settings_check():
@@ -183,16 +213,6 @@ def test_activation_recomputation_is_the_configs_choice_not_trls_default(tmp_pat
 
 # --- stock chat templates: the real checkpoints' templates carry no generation markers ----------
 
-@pytest.fixture(scope="module")
-def standins(tmp_path_factory) -> dict:
-    from scale.models.tiny import build_standin
-
-    root = tmp_path_factory.mktemp("standins")
-    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_layers": 1, "num_heads": 2, "num_kv_heads": 1,
-             "vision_hidden_size": 32, "vision_layers": 1, "vision_heads": 2}
-    return {family: build_standin(family, root / family, sizes=sizes) for family in FAMILIES}
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_standins_carry_the_stock_template_byte_for_byte(standins, family):
     from importlib import resources
@@ -202,6 +222,53 @@ def test_standins_carry_the_stock_template_byte_for_byte(standins, family):
     stock = resources.files("trl").joinpath("chat_templates", f"{family}.jinja").read_text()
     assert load_processor(standins[family]).chat_template == stock
     assert "{% generation %}" not in stock and "{%- generation" not in stock
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_standins_store_the_weight_names_of_the_hub_checkpoint(standins, family):
+    from conftest import hub_layout, model_tensors, weight_groups
+
+    assert weight_groups(model_tensors(standins[family])) == hub_layout(family)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_standin_loads_through_transformers_conversion_and_saves_the_hub_names_back(standins, family, tmp_path):
+    from conftest import model_tensors
+
+    from scale.models.families import load_model
+
+    model, info = load_model(standins[family], output_loading_info=True)
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
+    stored = model_tensors(standins[family])
+    if family != "qwen2_5_vl":  # the towers' module names have no vision_model level: the load renamed them
+        assert any(k.startswith("vision_tower.vision_model.") for k in stored)
+        assert not any(".vision_model." in name for name, _ in model.named_parameters())
+    model.save_pretrained(tmp_path / "saved")
+    saved = model_tensors(tmp_path / "saved")
+    assert saved.keys() == stored.keys() and all(torch.equal(saved[k], stored[k]) for k in stored)
+
+
+def test_the_gemma3_standin_holds_newline_runs_as_single_tokens_as_vllm_looks_them_up(standins):
+    from PIL import Image
+
+    from scale.models.families import load_processor
+
+    processor = load_processor(standins["gemma3"])
+    vocab = processor.tokenizer.get_vocab()
+    newlines = [vocab["\n" * n] for n in range(1, 5)]  # what vLLM's Gemma 3 processor reads by string
+    assert len(set(newlines)) == 4
+    picture = Image.new("RGB", (84, 84), "red")
+    expanded = processor(text=["<start_of_image>"], images=[[picture]], add_special_tokens=False)["input_ids"][0]
+    assert expanded[0] == vocab["\n\n"] and expanded[-1] == vocab["\n\n"]  # "\n\n<start_of_image>…<end_of_image>\n\n"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_standin_text_heads_have_a_size_vllms_cpu_attention_takes(standins, family):
+    from transformers import AutoConfig
+
+    text = AutoConfig.from_pretrained(standins[family]).get_text_config()
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    assert head_dim in (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 
 
 def one_sample(synthetic_dir):

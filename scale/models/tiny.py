@@ -8,11 +8,16 @@ like the family's own. The result reloads with ``AutoProcessor`` /
 ``AutoModelForImageTextToText`` from the directory, ``local_files_only=True``.
 
 A *hub-shaped stand-in* (``build_standin``) is the same tiny build laid out as
-the real checkpoint is: the family's stock chat template, byte-identical to the
-hub's (TRL ships copies, which is how ``get_training_chat_template`` recognises
-them), and the checkpoint's own special tokens. The rehearsal of the paper
-config trains it exactly as it would train the real checkpoint: stock template,
-TRL's training template swapped in, LoRA, several processes.
+the real checkpoint is, in everything code reads: the family's stock chat
+template, byte-identical to the hub's (TRL ships copies, which is how
+``get_training_chat_template`` recognises them); the checkpoint's special tokens
+and the whitespace tokens engines look up by string (Gemma 3's newline runs);
+its stored weight names (``vision_tower.vision_model.*`` and the like, written
+through transformers' own conversion mapping, so every load runs the renaming a
+real checkpoint's load runs, and every save writes the hub's names back); its
+tied or untied head. The rehearsal of the paper config trains it exactly as it
+would train the real checkpoint: stock template, TRL's training template swapped
+in, LoRA, DeepSpeed on several processes.
 """
 
 from __future__ import annotations
@@ -74,6 +79,15 @@ STANDIN_SPECIAL_TOKENS = {
     "llava_next": ["<unk>", "<s>", "</s>", "<image>"],
 }
 
+# Plain (not special) tokens of the real vocabularies that code finds by their text: vLLM's Gemma 3
+# processor merges and splits "\n" … "\n\n\n\n" by id (vocab["\n\n"]), and Gemma3Processor writes
+# "\n\n" around every image. Gemma 3's vocabulary holds newline runs of 1 to 31 as single tokens.
+STANDIN_PLAIN_TOKENS = {"gemma3": ["\n" * n for n in range(1, 32)]}
+
+# The real checkpoints' heads: Qwen2.5-VL-3B and Gemma 3 tie theirs to the embeddings, LLaVA-NeXT's
+# Mistral does not.
+STANDIN_TIED_EMBEDDINGS = {"qwen2_5_vl": True, "gemma3": True, "llava_next": False}
+
 SPECIAL_TOKENS = {
     "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                    "<|image_pad|>", "<|video_pad|>"],
@@ -90,9 +104,11 @@ def stock_chat_template(family: Family) -> str:
     return resources.files("trl").joinpath("chat_templates", f"{family.name}.jinja").read_text()
 
 
-def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, special_tokens: list[str] | None = None):
-    """A byte-level BPE tokenizer with the family's special tokens, wrapped for transformers."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, special_tokens: list[str] | None = None,
+                    plain_tokens: Iterable[str] = ()):
+    """A byte-level BPE tokenizer with the family's special tokens, wrapped for transformers; each of
+    ``plain_tokens`` is one ordinary vocabulary entry, matched before BPE runs."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE())
@@ -105,6 +121,7 @@ def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, spec
         show_progress=False,
     )
     backend.train_from_iterator(corpus, trainer=trainer)
+    backend.add_tokens([AddedToken(t, normalized=False, special=False) for t in plain_tokens])
     if family.name == "qwen2_5_vl":
         specials = dict(eos_token="<|im_end|>", pad_token="<|endoftext|>")
     elif family.name == "gemma3":
@@ -179,7 +196,8 @@ def _llava_pinpoints(base: int) -> list[list[int]]:
     return [[base, base], [base, 2 * base], [2 * base, base]]
 
 
-def _model_config(family: Family, tokenizer, sizes: TinySizes):
+def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
+    """The family's config class at ``sizes``; ``tied_embeddings`` None keeps the class's default."""
     ids = tokenizer.convert_tokens_to_ids
     text = dict(
         vocab_size=len(tokenizer),
@@ -191,6 +209,7 @@ def _model_config(family: Family, tokenizer, sizes: TinySizes):
         max_position_embeddings=sizes.max_position_embeddings,
         pad_token_id=tokenizer.pad_token_id,
     )
+    tied = {} if tied_embeddings is None else {"tie_word_embeddings": tied_embeddings}
     vision = dict(
         hidden_size=sizes.vision_hidden_size,
         intermediate_size=2 * sizes.vision_hidden_size,
@@ -224,6 +243,7 @@ def _model_config(family: Family, tokenizer, sizes: TinySizes):
             video_token_id=ids("<|video_pad|>"),
             vision_start_token_id=ids("<|vision_start|>"),
             vision_end_token_id=ids("<|vision_end|>"),
+            **tied,
         )
     if family.name == "gemma3":
         from transformers import Gemma3Config
@@ -248,6 +268,7 @@ def _model_config(family: Family, tokenizer, sizes: TinySizes):
             boi_token_index=ids("<start_of_image>"),
             eoi_token_index=ids("<end_of_image>"),
             image_token_index=ids("<image_soft_token>"),
+            **tied,
         )
     from transformers import LlavaNextConfig
 
@@ -273,6 +294,7 @@ def _model_config(family: Family, tokenizer, sizes: TinySizes):
         vision_feature_layer=-2,
         vision_feature_select_strategy="default",
         image_seq_length=(base // 14) ** 2,
+        **tied,
     )
 
 
@@ -296,13 +318,18 @@ def build_tiny(
 
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
-    specials = STANDIN_SPECIAL_TOKENS[spec.name] if hub_shaped else None
-    tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, specials)
+    if hub_shaped:
+        tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, STANDIN_SPECIAL_TOKENS[spec.name],
+                                    STANDIN_PLAIN_TOKENS.get(spec.name, ()))
+    else:
+        tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
     template = stock_chat_template(spec) if hub_shaped else chat_template(spec)
     processor = _processor(spec, tokenizer, sizes, template)
-    config = _model_config(spec, tokenizer, sizes)
+    config = _model_config(spec, tokenizer, sizes, STANDIN_TIED_EMBEDDINGS[spec.name] if hub_shaped else None)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config)
+    if hub_shaped:
+        store_in_hub_layout(model)
     end_ids = config.get_text_config().eos_token_id
     model.generation_config = GenerationConfig(
         eos_token_id=end_ids,
@@ -320,6 +347,20 @@ def build_tiny(
                     "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
     )
     return out_dir
+
+
+def store_in_hub_layout(model) -> None:
+    """Make ``save_pretrained`` write the stored names a hub checkpoint of the family has.
+
+    transformers renames a checkpoint's weights when it loads one (its conversion mapping: e.g. the
+    ``vision_model`` level of CLIP and SigLIP towers goes, from 5.6 on) and reverts exactly the renamings
+    it used when it saves. A model built from a config used none, so it would save its module names.
+    Attaching the family's whole mapping, as a load from the hub leaves it, saves the hub's names; the
+    stand-in's every later load and save then goes through the same conversion as the real checkpoint's.
+    """
+    from transformers.conversion_mapping import get_model_conversion_mapping
+
+    model._weight_conversions = get_model_conversion_mapping(model, add_legacy=False)
 
 
 def standin_corpus() -> list[str]:
