@@ -22,8 +22,8 @@ ALLOWED = {
     "stand_ins": "build offline, in the real formats, what the fetch rules download",
     "data/visionr1/root": "the corpus fixture's folder instead of the downloaded corpus",
     "data/visionr1/image_root": "the corpus fixture's images",
-    "sft/launcher": "two CPU processes instead of 8 GPUs with DeepSpeed",
-    "grpo/launcher": "two CPU processes instead of 8 GPUs with DeepSpeed",
+    "sft/launcher": "the paper's launcher on two CPU processes (test_the_overlay_launches_with_the_papers_own_files)",
+    "grpo/launcher": "the paper's launcher on two CPU processes (test_the_overlay_launches_with_the_papers_own_files)",
     "grpo/use_vllm": "vLLM needs a GPU",
     "*/training/max_steps": "size",
     "*/training/per_device_train_batch_size": "size",
@@ -58,6 +58,20 @@ def test_the_overlay_sets_only_allowed_keys():
     assert touched
     for key in touched:
         assert any(fnmatch.fnmatchcase(key, pattern) for pattern in ALLOWED), f"{key} is not on the allow-list"
+
+
+# What the overlay's launcher may add to the paper's: what a CPU needs, nothing else.
+CPU_LAUNCH_FLAGS = ["--num_processes", "2", "--main_process_port", "0", "--mixed_precision", "no"]
+
+
+@pytest.mark.parametrize("stage", ["sft", "grpo"])
+def test_the_overlay_launches_with_the_papers_own_files(stage):
+    import shlex
+
+    paper, overlay = yaml.safe_load(PAPER.read_text()), yaml.safe_load(OVERLAY.read_text())
+    words = shlex.split(paper[stage]["launcher"])
+    config_file = words.index("--config_file") + 2
+    assert shlex.split(overlay[stage]["launcher"]) == words[:config_file] + CPU_LAUNCH_FLAGS + words[config_file:]
 
 
 def test_the_overlay_keeps_the_paper_alpha_over_rank():
@@ -109,6 +123,7 @@ def token_lengths(model_dir: Path, train_file: Path) -> tuple[list[int], list[in
 
 def check_rehearsal_outputs(workdir: Path, results: Path) -> None:
     """What the rehearsal must show from its outputs, run by run."""
+    from conftest import hub_layout, weight_groups
     from test_workflow import assert_tables_equal_their_metrics
 
     for table in ("table1", "table2", "table3"):
@@ -119,12 +134,17 @@ def check_rehearsal_outputs(workdir: Path, results: Path) -> None:
     for run in runs:
         summary = json.loads((run / "run.json").read_text())
         assert summary["processes"] == 2, run
+        # read off the live trainer: the paper's DeepSpeed ZeRO-2, on gloo across the two processes
+        distribution = summary["distribution"]
+        assert distribution["distributed_type"] == "DEEPSPEED" and distribution["backend"] == "gloo", run
+        assert distribution["deepspeed"]["zero_stage"] == 2, run
         lines = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
         assert [line["step"] for line in lines] == [1, 2], run
         base = workdir / summary["model_dir"]
         trained, start = model_tensors(run / "model"), model_tensors(base)
         assert not list((run / "model").glob("adapter_*")), f"{run}: LoRA adapters were not merged"
-        assert trained.keys() == start.keys(), run
+        assert trained.keys() == start.keys(), run  # saved after SFT and GRPO in the start checkpoint's layout
+        assert weight_groups(start) == hub_layout(summary["family"]), run
         changed = [k for k in trained if not torch.equal(trained[k], start[k])]
         # LoRA's targets only: the language model's projections (named by each family's hub layout)
         assert all(k.endswith("proj.weight") and "vision" not in k and "visual" not in k for k in changed), (

@@ -11,7 +11,7 @@ import torch
 from conftest import first_records, model_tensors
 from transformers import TrainerCallback
 
-from scale.train.checkpoints import CheckpointMismatchError, UntrainedModelError, restore_weights
+from scale.train.checkpoints import COMPLETE_FILE, CheckpointMismatchError, UntrainedModelError, restore_weights
 from scale.train.sft import train_sft
 
 FAST = dict(per_device_train_batch_size=2, learning_rate=3e-3, logging_steps=1, max_length=512,
@@ -47,6 +47,10 @@ def assert_same_weights(a, b):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=ATOL, msg=key)
 
 
+def logged(run_dir, key):
+    return [json.loads(line)[key] for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+
+
 def steps_logged(run_dir):
     return [json.loads(line)["step"] for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
 
@@ -60,7 +64,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_weights_of_an_uninterrup
     tiny_models, eight_samples, tmp_path, family, lora
 ):
     settings = dict(loss="scale", w_think={"start": 2.0, "end": 1.0}, training=FAST, lora=lora, seed=3)
-    train_sft(tiny_models[family], eight_samples, tmp_path / "straight", **settings)
+    uninterrupted = train_sft(tiny_models[family], eight_samples, tmp_path / "straight", **settings)
     with pytest.raises(Crash):
         train_sft(tiny_models[family], eight_samples, tmp_path / "killed", callbacks=[CrashAfter(2)], **settings)
     assert (tmp_path / "killed.checkpoints" / "checkpoint-2").is_dir()
@@ -68,6 +72,10 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_weights_of_an_uninterrup
     resumed = train_sft(tiny_models[family], eight_samples, tmp_path / "killed", **settings)
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["steps"] == 4
     assert steps_logged(tmp_path / "killed") == [1, 2, 3, 4]
+    # the tokens of the steps before the resume count too: in run.json (cost.csv) and in the log
+    for count in ("train_tokens", "target_tokens"):
+        assert resumed[count] == uninterrupted[count] > 0, count
+    assert logged(tmp_path / "killed", "num_tokens") == logged(tmp_path / "straight", "num_tokens")
     final, straight = model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model")
     assert_same_weights(final, straight)
     base = model_tensors(tiny_models[family])
@@ -151,7 +159,7 @@ def test_a_killed_warmup_resumes_to_the_weights_of_an_uninterrupted_one(tiny_mod
                 "--train", str(eight_samples), "--spec", json.dumps(spec), "--out", str(out)]
     subprocess.run(command(tmp_path / "straight"), check=True, capture_output=True)
     process = subprocess.Popen(command(tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    complete = tmp_path / "killed.checkpoints" / "checkpoint-10" / "trainer_state.json"  # written last
+    complete = tmp_path / "killed.checkpoints" / "checkpoint-10" / COMPLETE_FILE  # written last
     deadline = time.time() + 120
     while not complete.exists() and time.time() < deadline:
         time.sleep(0.05)

@@ -14,6 +14,7 @@ from scale.models.families import get_family, load_processor
 from scale.prompts import training_messages
 from scale.schedule import cosine
 from scale.segments import Segment
+from scale.train.checkpoints import COMPLETE_FILE
 from scale.train.sft import train_sft
 
 FAST = dict(per_device_train_batch_size=4, learning_rate=3e-3, logging_steps=1, save_steps=1000,
@@ -159,7 +160,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_models, four_samples
     checkpoints = tmp_path / "run.checkpoints"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    complete = checkpoints / "checkpoint-10" / "trainer_state.json"  # written last
+    complete = checkpoints / "checkpoint-10" / COMPLETE_FILE  # written last
     while not complete.exists() and time.time() < deadline:
         time.sleep(0.05)
     process.kill()
@@ -214,11 +215,11 @@ def test_stale_checkpoints_are_discarded_and_the_new_key_recorded(tmp_path, caps
     assert discard_stale_checkpoints(directory, "run-0") == 0  # the empty folder a fresh Trainer makes
     assert capsys.readouterr().out == ""
     (directory / "checkpoint-5").mkdir(parents=True)
-    (directory / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    (directory / "checkpoint-5" / COMPLETE_FILE).write_text("{}")
     assert discard_stale_checkpoints(directory, "run-a") == 1  # no key: written before keys existed
     assert "discarding 1 checkpoint(s)" in capsys.readouterr().out
     (directory / "checkpoint-5").mkdir()
-    (directory / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    (directory / "checkpoint-5" / COMPLETE_FILE).write_text("{}")
     assert discard_stale_checkpoints(directory, "run-a") == 0  # the same run: kept for resuming
     assert last_complete_checkpoint(directory) == str(directory / "checkpoint-5")
     assert discard_stale_checkpoints(directory, "run-b") == 1
@@ -231,11 +232,12 @@ def test_resume_skips_a_checkpoint_left_half_written_by_a_kill(tmp_path):
 
     for step in (5, 10):
         (tmp_path / f"checkpoint-{step}").mkdir()
-        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text('{"global_step": %d}' % step)
-    (tmp_path / "checkpoint-15").mkdir()  # killed before trainer_state.json was written
+        (tmp_path / f"checkpoint-{step}" / COMPLETE_FILE).write_text('{"step": %d}' % step)
+    (tmp_path / "checkpoint-15").mkdir()  # killed before every process had written its part
     (tmp_path / "checkpoint-15" / "model.safetensors").write_bytes(b"partial")
+    (tmp_path / "checkpoint-15" / "trainer_state.json").write_text('{"global_step": 15}')
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
-    (tmp_path / "checkpoint-10" / "trainer_state.json").write_text('{"global_st')  # torn write
+    (tmp_path / "checkpoint-10" / COMPLETE_FILE).write_text('{"ste')  # torn write
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-5")
     assert last_complete_checkpoint(tmp_path / "absent") is None
 

@@ -13,6 +13,11 @@ A job resumes only from checkpoints that
     A forced rerun, a rerun after a code change or after the model was deleted
     therefore starts from step 0, whatever Snakemake's reason.
 
+A checkpoint counts as complete once ``checkpoint-N/scale_state.json`` exists: the main
+process writes it after every process has written its part (weights, optimizer shards,
+RNG states), with the counts a run accumulates over its steps (trained tokens), so a
+resumed run carries them on instead of counting from zero.
+
 Resuming restores every saved weight through the model class's own loader
 (``from_pretrained``, which maps the hub key layout that ``save_pretrained``
 writes back to the module names; the Trainer's raw ``load_state_dict`` does not,
@@ -34,6 +39,7 @@ from typing import Any, Iterable, Mapping
 
 RUN_KEY_FILE = "run_key.json"
 FINISHED_FILE = "finished.json"
+COMPLETE_FILE = "scale_state.json"
 
 
 class CheckpointMismatchError(RuntimeError):
@@ -49,11 +55,20 @@ def checkpoint_dir(out_dir: str | Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.checkpoints"
 
 
-def last_complete_checkpoint(directory: str | Path) -> str | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` (the Trainer writes it last) exists and parses.
+def read_complete(checkpoint: str | Path) -> dict | None:
+    """What ``checkpoint``'s completion record holds (step, counts), or None if it is not complete."""
+    try:
+        return json.loads((Path(checkpoint) / COMPLETE_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
 
-    A run killed while writing a checkpoint leaves a partial folder; resuming
-    from it would fail, so it is skipped for the one before.
+
+def last_complete_checkpoint(directory: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` whose completion record exists and parses.
+
+    A run killed while writing a checkpoint leaves a partial folder (on several
+    processes, one may still be writing its shard or RNG state after another has
+    finished); resuming from it would fail or be inexact, so it is skipped for the one before.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -63,11 +78,8 @@ def last_complete_checkpoint(directory: str | Path) -> str | None:
         key=lambda p: int(p.name.split("-")[-1]), reverse=True,
     )
     for checkpoint in found:
-        try:
-            json.loads((checkpoint / "trainer_state.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        return str(checkpoint)
+        if read_complete(checkpoint) is not None:
+            return str(checkpoint)
     return None
 
 
@@ -152,7 +164,27 @@ def restore_weights(model, checkpoint: str | Path) -> None:
 
 class ExactResume:
     """Mixin for a Trainer: resume through ``restore_weights`` (fails on a mismatch) instead of the
-    Trainer's warn-only loader. DeepSpeed and FSDP runs keep their engines' own checkpoint loaders."""
+    Trainer's warn-only loader (DeepSpeed and FSDP runs keep their engines' own checkpoint loaders),
+    mark each checkpoint complete once every process has written it, and carry ``run_counts`` (the
+    run's own running totals, e.g. trained tokens) across a resume."""
+
+    run_counts: dict[str, int]
+
+    def train(self, resume_from_checkpoint=None, **kwargs):
+        if not hasattr(self, "run_counts"):
+            self.run_counts = {}
+        if resume_from_checkpoint:
+            record = read_complete(resume_from_checkpoint) or {}
+            self.run_counts.update(record.get("counts", {}))
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        self.accelerator.wait_for_everyone()  # every process's shard and RNG state is on disk
+        if self.accelerator.is_main_process:
+            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+            record = {"step": self.state.global_step, "counts": dict(getattr(self, "run_counts", {}))}
+            (folder / COMPLETE_FILE).write_text(json.dumps(record, sort_keys=True) + "\n")
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         if self.is_deepspeed_enabled or self.is_fsdp_enabled:
@@ -177,7 +209,7 @@ def step_of(checkpoint: str | Path | None) -> int:
     """The optimizer step a checkpoint was written at (0 for none)."""
     if checkpoint is None:
         return 0
-    return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
+    return int(read_complete(checkpoint)["step"])
 
 
 def check_trained(trainer, start_step: int, before: Mapping[str, Any], require_change: bool = True) -> bool:

@@ -116,6 +116,7 @@ def train_grpo(
         "weights_moved": moved,
         "train_tokens": int(trainer.state.num_input_tokens_seen or 0),  # TRL gathers it over processes
         "processes": trainer.accelerator.num_processes,
+        "distribution": runs.distribution(trainer),
         "wall_seconds": round(time.perf_counter() - started, 3),
         "training": training,
         "rewards": rewards,

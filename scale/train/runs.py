@@ -53,6 +53,41 @@ def lora_config(lora: Mapping[str, Any], family):
     )
 
 
+def add_lora(model, lora: Mapping[str, Any], family, seed: int):
+    """``model`` with LoRA adapters whose random init follows ``seed``: PEFT draws them from torch's
+    global generator, which nothing has seeded when a run builds its model (the Trainer seeds later)."""
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)
+    return get_peft_model(model, lora_config(lora, family))
+
+
+def distribution(trainer) -> dict[str, Any]:
+    """How the run was spread over processes, read off the live trainer and its engine (not the config)."""
+    import torch.distributed as dist
+
+    accelerator = trainer.accelerator
+    found: dict[str, Any] = {
+        "processes": accelerator.num_processes,
+        "distributed_type": str(getattr(accelerator.distributed_type, "value", accelerator.distributed_type)),
+        "backend": dist.get_backend() if dist.is_available() and dist.is_initialized() else None,
+        "mixed_precision": accelerator.mixed_precision,
+        "deepspeed": None,
+    }
+    engine = getattr(trainer, "deepspeed", None)
+    if trainer.is_deepspeed_enabled and engine is not None:
+        import deepspeed
+
+        found["deepspeed"] = {
+            "version": deepspeed.__version__,
+            "zero_stage": int(engine.zero_optimization_stage()),
+            "optimizer": type(engine.optimizer).__name__,
+            "bf16": bool(engine.bfloat16_enabled()),
+        }
+    return found
+
+
 def load_images(items: list[tuple[dict, Path]]) -> list[list]:
     """One list of pictures per record (empty for text-only), as TRL's VLM collator takes them."""
     return [[image] if (image := load_image(record, data_dir)) is not None else [] for record, data_dir in items]

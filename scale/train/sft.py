@@ -78,7 +78,9 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         self.w_answer = w_answer or WeightSchedule(1.0, 1.0, "constant")
         self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
         self._global_counts: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._total_target_tokens = 0  # labelled tokens trained on, summed over every process
+        # summed over every process, carried across a resume (scale.train.checkpoints.ExactResume):
+        # tokens the model read (prompt and image tokens too), and the labelled tokens it trained on
+        self.run_counts = {"train_tokens": 0, "target_tokens": 0}
 
     def current_weights(self) -> tuple[float, float]:
         """(w_think, w_answer) at the current optimizer step of the trainer's real total."""
@@ -104,7 +106,7 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
                 "(does the chat template mark assistant turns? were responses truncated?)"
             )
         self._global_counts = (tokens, samples)
-        self._total_target_tokens += int(tokens)
+        self.run_counts["target_tokens"] += int(tokens)
         return batch_samples, num_items
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -130,8 +132,9 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         metrics["w_think"].append(w_think)
         metrics["w_answer"].append(w_answer)
         if mode == "train":  # every process's tokens, as TRL's own loss counts them
-            self._total_train_tokens += int(self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum())
-            metrics["num_tokens"] = [self._total_train_tokens]
+            self.run_counts["train_tokens"] += int(
+                self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum())
+            metrics["num_tokens"] = [self.run_counts["train_tokens"]]
         return (loss, outputs) if return_outputs else loss
 
 
@@ -184,9 +187,7 @@ def train_sft(
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     if lora:
-        from peft import get_peft_model
-
-        model = get_peft_model(model, runs.lora_config(lora, family))
+        model = runs.add_lora(model, lora, family, seed)
 
     paths = as_path_list(train_paths)  # once: a generator would be spent by the first reader
     items = read_items(paths, require_response=True)
@@ -230,9 +231,10 @@ def train_sft(
         "dropped_overlong": dropped,
         "steps": trainer.state.global_step,
         "resumed_from": last,
-        "train_tokens": int(trainer._total_train_tokens),
-        "target_tokens": int(trainer._total_target_tokens),
+        "train_tokens": trainer.run_counts["train_tokens"],
+        "target_tokens": trainer.run_counts["target_tokens"],
         "processes": trainer.accelerator.num_processes,
+        "distribution": runs.distribution(trainer),
         "train_loss": result.training_loss,
         "wall_seconds": round(time.perf_counter() - started, 3),
         "training": training,
