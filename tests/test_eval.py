@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scale.data.records import read_items
-from scale.eval.generate import evaluate, hf_generate, vllm_request
+from scale.eval.generate import evaluate, hf_generate, prompt_texts, vllm_prompts
 from scale.eval.predictions import FIELDS, prediction, read_predictions, write_predictions
 from scale.eval.score import (
     bootstrap_interval,
@@ -129,8 +129,22 @@ def test_bootstrap_interval_is_deterministic_and_brackets_the_mean():
     assert low < 50 < high
 
 
-def test_vllm_requests_are_greedy_and_carry_the_image():
-    request, sampling = vllm_request("PROMPT", image="IMG", max_new_tokens=7)
-    assert request == {"prompt": "PROMPT", "multi_modal_data": {"image": "IMG"}}
-    assert sampling == {"temperature": 0.0, "max_tokens": 7}
-    assert vllm_request("P", None, 1)[0] == {"prompt": "P"}
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "gemma3", "llava_next"])
+def test_vllm_is_handed_the_hf_prompt_text_as_ids_with_its_picture_and_hf_records_what_it_fed(
+    tiny_models, synthetic_dir, family
+):
+    from scale.data.records import load_image
+    from scale.eval.predictions import prompt_fields
+    from scale.models.families import load_processor
+
+    processor = load_processor(tiny_models[family])
+    items = read_items(synthetic_dir / "scienceqa" / "test.jsonl")[:2]
+    texts = prompt_texts(processor, items)
+    rows = hf_generate(tiny_models[family], items, batch_size=2, max_new_tokens=2, progress=False)
+    for (record, data_dir), request, text, row in zip(items, vllm_prompts(processor, items), texts, rows):
+        ids = request["prompt_token_ids"]
+        assert ids == processor.tokenizer(text, add_special_tokens=False)["input_ids"]  # BOS once: the template's
+        assert request["multi_modal_data"]["image"].size == load_image(record, data_dir).size
+        fed = processor(text=[text], images=[[load_image(record, data_dir)]], add_special_tokens=False)["input_ids"][0]
+        assert row["prompt_tokens"] == len(fed) > len(ids)  # the image placeholders expanded, no padding
+        assert {k: row[k] for k in ("prompt_tokens", "prompt_sha256")} == prompt_fields(list(fed))

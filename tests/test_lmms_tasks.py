@@ -56,10 +56,11 @@ def test_logged_samples_convert_to_the_same_predictions_as_the_hf_route(syntheti
                            for i, (r, o) in reversed(list(enumerate(zip(records, OUTPUTS))))))
     count = lambda text: len(text.split())  # noqa: E731
     items = [(r, tmp_path) for r in records]
-    converted = predictions_from_samples(log, items, {records[1]["id"]: "length"}, count)
-    direct = [prediction(r, f" {o}", "length" if i == 1 else "stop", count)
+    prompt = {"prompt_tokens": 12, "prompt_sha256": "0123456789abcdef"}
+    converted = predictions_from_samples(log, items, {records[1]["id"]: {"finish_reason": "length", **prompt}}, count)
+    direct = [prediction(r, f" {o}", "length" if i == 1 else "stop", count, prompt if i == 1 else None)
               for i, (r, o) in enumerate(zip(records, OUTPUTS))]
-    assert converted == direct  # raw outputs in the test file's order, finish reasons from the model class
+    assert converted == direct  # raw outputs in the test file's order, finish reason and prompt from the model class
     with pytest.raises(LmmsEvalError, match="1 test record\\(s\\) missing"):
         predictions_from_samples(log, items + [(records[0], tmp_path)], {}, count)
     with pytest.raises(LmmsEvalError, match="row 0 has target"):  # another test set's log

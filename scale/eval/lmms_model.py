@@ -7,8 +7,9 @@ another picture. ``ScaleVLM`` takes every request's doc (our test record),
 orders them as the test file does, and runs ``scale.eval.generate.hf_generate``
 on all of them at once: the same prompt, image pipeline, batches and greedy
 decoding as the ``hf`` backend, so both routes give the same outputs. lmms-eval
-does not keep why generation stopped, so the class writes each record's
-``finish_reason`` to the ``reasons`` file named in its model arguments.
+does not keep why generation stopped or what the prompt was, so the class writes
+each record's ``finish_reason`` and prompt fields to the ``generation`` file named
+in its model arguments.
 
 Registered by ``scale.eval.lmms_run`` (and the ``lmms_eval.models`` entry point
 of an installed ``scale-sft``) under the name ``scale_vlm``.
@@ -28,12 +29,12 @@ class ScaleVLM(lmms):
     is_simple = True
 
     def __init__(self, pretrained: str, batch_size: int | str = 16, max_new_tokens: int | str = 1024,
-                 reasons: str | None = None, **kwargs) -> None:
+                 generation: str | None = None, **kwargs) -> None:
         super().__init__()
         self.pretrained = pretrained
         self.generation_batch_size = int(batch_size)
         self.max_new_tokens = int(max_new_tokens)
-        self.reasons = Path(reasons) if reasons else None
+        self.generation = Path(generation) if generation else None
 
     def generate_until(self, requests) -> list[str]:
         from scale.eval.generate import hf_generate
@@ -46,10 +47,11 @@ class ScaleVLM(lmms):
             doc = self.task_dict[task][split][doc_id]
             items.append(({k: doc[k] for k in RECORD_FIELDS}, Path(doc["data_dir"])))
         rows = hf_generate(self.pretrained, items, self.generation_batch_size, self.max_new_tokens)
-        if self.reasons is not None:
-            with open(self.reasons, "a") as out:
+        if self.generation is not None:
+            with open(self.generation, "a") as out:
                 for row in rows:
-                    out.write(json.dumps({"id": row["id"], "finish_reason": row["finish_reason"]}) + "\n")
+                    kept = ("id", "finish_reason", "prompt_tokens", "prompt_sha256")
+                    out.write(json.dumps({k: row[k] for k in kept}) + "\n")
         outputs = [""] * len(requests)
         for i, row in zip(order, rows):
             outputs[i] = row["output"]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from scale.answers import THINK_CLOSE, extract_answer, is_correct, is_valid
 
 FIELDS = ("id", "qtype", "gold", "output", "extracted", "correct", "valid",
-          "n_think_tokens", "n_answer_tokens", "finish_reason")
+          "n_think_tokens", "n_answer_tokens", "finish_reason", "prompt_tokens", "prompt_sha256")
+
+
+def prompt_fields(prompt_ids: Sequence[int]) -> dict:
+    """What a prediction records of the token ids the model was prompted with (image tokens expanded):
+    their count and a digest, so two backends' prompts can be compared record by record."""
+    digest = hashlib.sha256(",".join(str(int(i)) for i in prompt_ids).encode()).hexdigest()
+    return {"prompt_tokens": len(prompt_ids), "prompt_sha256": digest[:16]}
 
 
 def segment_token_counts(output: str, count_tokens: Callable[[str], int]) -> tuple[int, int]:
@@ -20,7 +28,11 @@ def segment_token_counts(output: str, count_tokens: Callable[[str], int]) -> tup
     return count_tokens(output[:close]), count_tokens(output[close:])
 
 
-def prediction(record: dict, output: str, finish_reason: str, count_tokens: Callable[[str], int]) -> dict:
+def prediction(record: dict, output: str, finish_reason: str, count_tokens: Callable[[str], int],
+               prompt: dict | None = None) -> dict:
+    """One predictions line; ``prompt`` is ``prompt_fields`` of the ids the model was given (every
+    backend passes it; None only where no model ran, as in tests of scoring)."""
+    prompt = prompt or {"prompt_tokens": None, "prompt_sha256": None}
     if finish_reason not in ("stop", "length"):
         raise ValueError(f"finish_reason must be 'stop' or 'length', got {finish_reason!r}")
     think, answer = segment_token_counts(output, count_tokens)
@@ -35,6 +47,8 @@ def prediction(record: dict, output: str, finish_reason: str, count_tokens: Call
         "n_think_tokens": think,
         "n_answer_tokens": answer,
         "finish_reason": finish_reason,
+        "prompt_tokens": prompt["prompt_tokens"],
+        "prompt_sha256": prompt["prompt_sha256"],
     }
 
 

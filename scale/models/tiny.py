@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from scale.models.families import Family, chat_template, get_family
+from scale.models.stored_layout import store_in_hub_layout
 
 
 @dataclass(frozen=True)
@@ -347,20 +348,6 @@ def build_tiny(
                     "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
     )
     return out_dir
-
-
-def store_in_hub_layout(model) -> None:
-    """Make ``save_pretrained`` write the stored names a hub checkpoint of the family has.
-
-    transformers renames a checkpoint's weights when it loads one (its conversion mapping: e.g. the
-    ``vision_model`` level of CLIP and SigLIP towers goes, from 5.6 on) and reverts exactly the renamings
-    it used when it saves. A model built from a config used none, so it would save its module names.
-    Attaching the family's whole mapping, as a load from the hub leaves it, saves the hub's names; the
-    stand-in's every later load and save then goes through the same conversion as the real checkpoint's.
-    """
-    from transformers.conversion_mapping import get_model_conversion_mapping
-
-    model._weight_conversions = get_model_conversion_mapping(model, add_legacy=False)
 
 
 def standin_corpus() -> list[str]:

@@ -3,8 +3,9 @@
 Prompts carry the image and the shared instruction; rewards are the format
 reward and the exact-match accuracy reward (``scale.rewards``) with weights from
 config. The format reward also logs the share of invalid completions (Table 2's
-definition) through TRL's ``log_metric`` hook. At paper scale generation runs
-in vLLM, colocated with training; on CPU through TRL's own generation.
+definition) through TRL's ``log_metric`` hook. With ``use_vllm`` generation runs
+in vLLM colocated with training (the paper's setting; on a CPU, vLLM's CPU build,
+see ``scale.vllm_cpu``); otherwise through TRL's own generation.
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ def grpo_dataset(items: list[tuple[dict, Path]]):
         "image": [found[0] if found else None for found in images],
         "solution": [record["answer"] for record, _ in items],
     })
+
+
+def send_stored_names(trainer) -> None:
+    """Make TRL's colocate weight sync name each weight as the checkpoint stores it.
+
+    TRL pushes ``named_parameters()`` names with only wrapper prefixes stripped: transformers 5's module
+    names (``model.vision_tower.embeddings.…`` for Gemma 3 and LLaVA-NeXT). vLLM's models load stored
+    checkpoint names (``vision_tower.vision_model.embeddings.…``) and stop at the first other one, so
+    each name is renamed back through transformers' own conversion (``scale.models.stored_layout``).
+    """
+    generation = getattr(trainer, "vllm_generation", None)
+    if generation is None:
+        return
+    from scale.models.stored_layout import StoredNames
+
+    stored = StoredNames(trainer.model)
+    strip = generation._fix_param_name_to_vllm
+    generation._fix_param_name_to_vllm = lambda name, extra_prefixes=None: stored(strip(name, extra_prefixes))
 
 
 def grpo_config(out_dir, training: dict[str, Any], rewards: dict[str, float], seed: int, use_vllm: bool):
@@ -83,6 +102,10 @@ def train_grpo(
     training = dict(training or {})
     rewards = dict(rewards or {})
     args = grpo_config(out_dir, training, rewards, seed, use_vllm)
+    if use_vllm:
+        from scale import vllm_cpu
+
+        vllm_cpu.prepare()  # a no-op on a GPU
     processor = load_processor(model_dir)
     processor.tokenizer.padding_side = "left"
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
@@ -95,6 +118,7 @@ def train_grpo(
         reward_funcs=[format_reward_func, accuracy_reward_func], peft_config=peft_config,
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
     )
+    send_stored_names(trainer)
     key = checkpoints.run_key([model_dir, *paths], dict(training=training, rewards=rewards, lora=lora,
                                                         use_vllm=use_vllm, seed=seed))
     last = checkpoints.resume_point(trainer, key)

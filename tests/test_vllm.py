@@ -1,0 +1,87 @@
+"""vLLM, the paper's GRPO generator and evaluation backend, on its CPU build (the environment
+``envs/vllm-cpu.sh`` builds): weight sync after a GRPO step, the same prompts and outputs as the ``hf``
+backend, and the CPU-only shim that a GPU never gets."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FAMILIES, first_records
+
+REPO = Path(__file__).resolve().parents[1]
+VLLM_OVERLAY = REPO / "configs" / "rehearsal-vllm.yaml"
+
+
+def vllm_python() -> Path:
+    """The vLLM environment's Python, where configs/rehearsal-vllm.yaml puts it; CI builds it, so there
+    a missing one fails, while a laptop that has not run envs/vllm-cpu.sh skips these tests."""
+    venv = yaml.safe_load(VLLM_OVERLAY.read_text())["software_envs"]["grpo"]
+    python = REPO / venv / "bin" / "python"
+    if not python.exists():
+        message = f"no vLLM environment at {REPO / venv}: build it with `bash envs/vllm-cpu.sh`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def run_in_vllm_env(*args: str) -> str:
+    result = subprocess.run([str(vllm_python()), *args], capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(standins, synthetic_dir, tmp_path, family):
+    train = first_records(synthetic_dir, "iconqa", 8, tmp_path)
+    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(standins[family]), str(train),
+                                       str(tmp_path / "run")).splitlines()[-1])
+    assert found["weights_moved"] and found["moved"]
+    towers = [n for n in found["compared"] if "vision" in n or "visual" in n]
+    assert towers and len(found["compared"]) > len(towers), found["compared"]  # the tower and the language model
+    assert found["different"] == [], found["different"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(standins, synthetic_dir, tmp_path, family):
+    from scale.data.records import read_items
+    from scale.eval.generate import hf_generate
+
+    test = synthetic_dir / "scienceqa" / "test.jsonl"
+    hf = hf_generate(standins[family], read_items(test), batch_size=4, max_new_tokens=12, progress=False)
+    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(standins[family]), "--test", str(test),
+                    "--backend", "vllm", "--batch-size", "4", "--max-new-tokens", "12", "--out",
+                    str(tmp_path / "predictions.jsonl"))
+    from scale.eval.predictions import read_predictions
+
+    vllm = read_predictions(tmp_path / "predictions.jsonl")
+    assert [r["id"] for r in vllm] == [r["id"] for r in hf]
+    for ours, theirs in zip(vllm, hf):
+        assert ours["prompt_sha256"] is not None
+        assert (ours["prompt_tokens"], ours["prompt_sha256"]) == (theirs["prompt_tokens"], theirs["prompt_sha256"])
+    agree = sum(a["output"] == b["output"] for a, b in zip(vllm, hf))
+    print(f"{family}: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
+    assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
+
+
+def test_the_cpu_shim_is_never_applied_off_a_cpu():
+    code = (
+        "from vllm.platforms import current_platform\n"
+        "from vllm.model_executor.layers import utils\n"
+        "from scale import vllm_cpu\n"
+        "original = utils.dispatch_cpu_unquantized_gemm\n"
+        "current_platform.is_cpu = lambda: False\n"
+        "assert vllm_cpu.prepare() is False and utils.dispatch_cpu_unquantized_gemm is original\n"
+        "assert vllm_cpu.engine_kwargs() == {}\n"
+        "current_platform.is_cpu = lambda: True\n"
+        "assert vllm_cpu.prepare() is True and utils.dispatch_cpu_unquantized_gemm is not original\n"
+        "assert vllm_cpu.engine_kwargs()['dtype'] == 'float32'\n"
+        "print('ok')\n")
+    assert run_in_vllm_env("-c", code).strip().endswith("ok")
