@@ -122,6 +122,11 @@ def launcher(stage):
     )
 
 
+def software_env(name):
+    """Shell words putting the config's prebuilt environment for envs/{name}.yaml jobs first on PATH, or none."""
+    return scale_config.software_env(config, name, PROJECT)
+
+
 def train_file(wildcards):
     return layout.data_file(R, wildcards.dataset, "train")
 

@@ -18,8 +18,9 @@ rule evaluate_base:
         mem_mb=4000,
     params:
         settings=eval_settings,
+        env=software_env("eval"),
     shell:
-        "OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
+        "{params.env}OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
 
 
@@ -40,8 +41,9 @@ rule evaluate_trained:
         mem_mb=4000,
     params:
         settings=eval_settings,
+        env=software_env("eval"),
     shell:
-        "OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
+        "{params.env}OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
 
 

