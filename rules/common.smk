@@ -6,11 +6,17 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from scale import cluster, grid, layout
 from scale import config as scale_config
-from scale import grid, layout
 
 validate(config, "../scale/schemas/config.schema.yaml")
 scale_config.validate_config(config)
+
+
+# Under the SLURM executor: every planned job's request against sinfo's nodes, before any submission.
+onstart:
+    cluster.preflight(workflow)
+
 
 # Every job runs this checkout's `scale` package, in whatever environment runs it: the conda envs
 # of envs/ hold only its dependencies, since Snakemake creates them from copies under
