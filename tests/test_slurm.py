@@ -50,9 +50,7 @@ def planned_resources(profile: str, workdir: Path, env: dict) -> dict[str, dict]
     """rule → the resources a dry run of the CI config through ``profile`` plans for its first job."""
     import re
 
-    command = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
-               str(REPO / "profiles" / profile), "--directory", str(workdir), "--configfile",
-               str(REPO / "configs" / "ci.yaml")]
+    command = snakemake_command(workdir, profile, "-n", "--configfile", str(REPO / "configs" / "ci.yaml"))
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SBATCH_")}
     result = subprocess.run(command, env=dict(clean, **env), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -79,11 +77,19 @@ def cluster(tmp_path_factory):
         assert not Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) still runs"
 
 
-def run_snakemake(cluster, workdir: Path, profile: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
-               str(REPO / "profiles" / profile), "--directory", str(workdir), *args]
-    env = dict(os.environ, **SBATCH, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+def snakemake_command(workdir: Path, profile: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
+            str(REPO / "profiles" / profile), "--directory", str(workdir), *args]
+
+
+def submitting_env() -> dict:
+    """The login shell of the README's steps: the partition exported, this environment's tools first."""
+    return dict(os.environ, **SBATCH, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+
+
+def run_snakemake(workdir: Path, profile: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_command(workdir, profile, *args), env=submitting_env(), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def jobs(cluster) -> list[dict]:
@@ -108,7 +114,7 @@ def config_file(workdir: Path, **changes) -> Path:
 @pytest.mark.slow
 def test_a_request_no_node_can_hold_stops_the_run_before_anything_is_submitted(cluster, tmp_path):
     before = len(jobs(cluster))
-    result = run_snakemake(cluster, tmp_path, "slurm", "--configfile", str(REPO / "configs" / "ci.yaml"))
+    result = run_snakemake(tmp_path, "slurm", "--configfile", str(REPO / "configs" / "ci.yaml"))
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "no job was submitted" in output
@@ -121,12 +127,9 @@ def test_the_cpu_profile_runs_jobs_through_slurm_and_a_cancelled_warmup_resumes_
     cluster, tmp_path
 ):
     targets = [f"results/slurm/models/{name}/base/model" for name in TWINS]
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
-               str(REPO / "profiles" / "slurm-cpu"), "--directory", str(tmp_path), *targets,
-               "--configfile", str(config_file(tmp_path))]
-    env = dict(os.environ, **SBATCH, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    command = snakemake_command(tmp_path, "slurm-cpu", *targets, "--configfile", str(config_file(tmp_path)))
     log = open(tmp_path / "snakemake.out", "w")
-    run = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    run = subprocess.Popen(command, env=submitting_env(), stdout=log, stderr=subprocess.STDOUT)
     checkpoint = tmp_path / "results/slurm/models/qwen_a/base.checkpoints/checkpoint-50/scale_state.json"
     deadline = time.time() + 600
     while not checkpoint.exists() and time.time() < deadline and run.poll() is None:
@@ -163,7 +166,7 @@ def test_the_cpu_profile_runs_jobs_through_slurm_and_a_cancelled_warmup_resumes_
         assert resumed[count] == json.loads((tmp_path / "results/slurm/models/qwen_b/base/run.json").read_text())[count]
 
     # A job that fails (a warm-up that cannot move its weights) stops the run and names its log.
-    failed = run_snakemake(cluster, tmp_path, "slurm-cpu", *targets, "--configfile",
+    failed = run_snakemake(tmp_path, "slurm-cpu", *targets, "--configfile",
                            str(config_file(tmp_path, learning_rate=0.0, max_steps=2)))
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr
