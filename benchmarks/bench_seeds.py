@@ -4,7 +4,8 @@
     (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
 
 Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
-an overlay config written beside the results (Base is warmed up once per model; every SFT and GRPO run and its evaluation once per seed), then
+an overlay config written beside the results (Base is warmed up once per model; every SFT and GRPO run and its
+evaluation once per seed), then
 writes ``{results_dir}/seeds.md``: Table 1 and Table 2 as mean ± sample std over the seeds,
 ``scale.report.claims``' paired tests pooled over seeds, per row and over all rows, accuracy per
 question type (``qtypes.csv``) and, on synthetic data, whether the counts the traces' survey writes are right and

@@ -78,7 +78,8 @@ def main() -> None:
             train_sft(init, warmups, root / name / "base", loss="ce", training=warmup, seed=0)
             seconds = time.perf_counter() - start
             for dataset, test in tests.items():
-                metrics = accuracy(root / name / "base" / "model", test, root / name / "eval-base" / dataset.replace(" ", "-"))
+                out = root / name / "eval-base" / dataset.replace(" ", "-")
+                metrics = accuracy(root / name / "base" / "model", test, out)
                 rows.append((f"{name} warm-up ({args.steps} steps, {seconds:.0f} s)", dataset,
                              metrics["accuracy"], metrics["per_qtype"]))
                 if "survey" in metrics:

@@ -36,7 +36,7 @@ else:
             "../envs/train.yaml"
         params:
             repo_id=config["data"]["visionr1"].get("repo_id", "Osilly/Vision-R1-cold"),
-            root=config["data"]["visionr1"]["root"],
+            root=output_dir,
             stand_in=stand_in("visionr1"),
         shell:
             "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale download-visionr1 --repo-id {params.repo_id} --stand-in {params.stand_in:q} "

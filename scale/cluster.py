@@ -121,7 +121,8 @@ def preflight(workflow) -> None:
     age = min_job_age()
     if age is not None and age < MIN_JOB_AGE:
         print(f"warning: this cluster forgets finished jobs after MinJobAge={age} s; the profiles read job states "
-              f"from squeue every up to {MIN_JOB_AGE} s, so a job may finish unseen (ask for MinJobAge >= {MIN_JOB_AGE})")
+              f"from squeue every up to {MIN_JOB_AGE} s, so a job may finish unseen "
+              f"(ask for MinJobAge >= {MIN_JOB_AGE})")
     if problems:
         raise ClusterRequestError(
             "no job was submitted: these requests fit no node of their partition (set the partition with "

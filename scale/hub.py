@@ -59,7 +59,8 @@ def fetch_visionr1(repo_id: str, out_dir: str | Path, annotation_files, stand_in
         return write_visionr1_fixture(out_dir, per_source=stand_in.get("per_source", 20), seed=stand_in.get("seed", 0))
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(repo_id, repo_type="dataset", local_dir=str(out_dir), allow_patterns=list(annotation_files))
+    return snapshot_download(repo_id, repo_type="dataset", local_dir=str(out_dir),
+                             allow_patterns=list(annotation_files))
 
 
 __all__ = ["UnlabelledTestSetError", "fetch_checkpoint", "fetch_test_set", "fetch_visionr1"]

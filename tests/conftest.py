@@ -6,6 +6,18 @@ from pathlib import Path
 import pytest
 
 FAMILIES = ("qwen2_5_vl", "gemma3", "llava_next")
+FORMAT_AND_LINT = ("test_lint_reports_nothing", "test_ruff_check_passes", "test_snakefmt_check_passes")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast checks first: lint and format, then the unit tests, then the end-to-end runs (``slow``), so a
+    broken commit fails in seconds rather than after the rehearsal."""
+    def order(item):
+        if item.originalname in FORMAT_AND_LINT:
+            return 0
+        return 2 if item.get_closest_marker("slow") else 1
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import first_records, model_tensors
 
 from scale.config import resolve_launcher
+
+from conftest import first_records, model_tensors
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = yaml.safe_load((REPO / "configs" / "rehearsal.yaml").read_text())["sft"]["launcher"]

@@ -68,7 +68,8 @@ def test_every_env_file_installs_together(env_file, tmp_path):
 def test_the_tests_run_the_training_envs_versions():
     """Where this test environment and the cluster's training env share a package, it is the same version."""
     for name, version in pins(env("train")).items():
-        assert metadata.version(name) == version, f"{name}: tests run {metadata.version(name)}, envs/train.yaml {version}"
+        installed = metadata.version(name)
+        assert installed == version, f"{name}: the tests run {installed}, envs/train.yaml pins {version}"
 
 
 def test_the_vllm_envs_pin_a_vllm_the_pinned_trl_supports_and_agree_with_each_other():

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+
 from conftest import first_records, model_tensors
 
 LORA = {"r": 4, "alpha": 8, "dropout": 0.0}

@@ -134,7 +134,8 @@ def set_key(config: dict, path: tuple, value) -> dict:
     return config
 
 
-@pytest.mark.parametrize("path,value,message", BAD_SETTINGS, ids=lambda v: "/".join(v) if isinstance(v, tuple) else None)
+@pytest.mark.parametrize("path,value,message", BAD_SETTINGS,
+                         ids=lambda v: "/".join(v) if isinstance(v, tuple) else None)
 @pytest.mark.parametrize("config_file", ["config.yaml", "configs/ci.yaml", "configs/paper.yaml"])
 def test_a_bad_training_setting_is_named_by_validation(config_file, path, value, message):
     config = set_key(yaml.safe_load((REPO / config_file).read_text()), path, value)
@@ -233,9 +234,9 @@ def test_standins_store_the_weight_names_of_the_hub_checkpoint(standins, family)
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_a_standin_loads_through_transformers_conversion_and_saves_the_hub_names_back(standins, family, tmp_path):
-    from conftest import model_tensors
-
     from scale.models.families import load_model
+
+    from conftest import model_tensors
 
     model, info = load_model(standins[family], output_loading_info=True)
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info

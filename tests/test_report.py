@@ -81,7 +81,7 @@ def test_accuracy_tables_show_what_guessing_scores_per_dataset(two_seed_metrics,
 
 def predictions_file(root, model, dataset, variant, seed, correct_ids, n=10):
     rows = [prediction({"id": str(i), "qtype": "q", "answer": "A"},
-                       "<think>t</think><answer>A</answer>" if i in correct_ids else "<think>t</think><answer>B</answer>",
+                       f"<think>t</think><answer>{'A' if i in correct_ids else 'B'}</answer>",
                        "stop", lambda t: len(t)) for i in range(n)]
     path = root / "eval" / model / dataset / variant / f"seed{seed}" / "predictions.jsonl"
     write_predictions(path, rows)

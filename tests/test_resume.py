@@ -8,11 +8,12 @@ import time
 
 import pytest
 import torch
-from conftest import first_records, model_tensors
 from transformers import TrainerCallback
 
 from scale.train.checkpoints import COMPLETE_FILE, CheckpointMismatchError, UntrainedModelError, restore_weights
 from scale.train.sft import train_sft
+
+from conftest import first_records, model_tensors
 
 FAST = dict(per_device_train_batch_size=2, learning_rate=3e-3, logging_steps=1, max_length=512,
             disable_tqdm=True, max_steps=4, save_steps=2, save_total_limit=10)

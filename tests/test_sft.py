@@ -7,7 +7,6 @@ import time
 
 import pytest
 import torch
-from conftest import first_records
 
 from scale.data.records import read_records
 from scale.models.families import get_family, load_processor
@@ -16,6 +15,8 @@ from scale.schedule import cosine
 from scale.segments import Segment
 from scale.train.checkpoints import COMPLETE_FILE
 from scale.train.sft import train_sft
+
+from conftest import first_records
 
 FAST = dict(per_device_train_batch_size=4, learning_rate=3e-3, logging_steps=1, save_steps=1000,
             max_length=512, disable_tqdm=True)

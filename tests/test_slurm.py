@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import model_tensors
 
 import slurm_cluster
+from conftest import model_tensors
 
 REPO = Path(__file__).resolve().parents[1]
 # The README's partition step: the profiles read SBATCH_PARTITION (and SBATCH_ACCOUNT, which a cluster

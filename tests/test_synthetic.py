@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from scale.answers import extract_answer
-from conftest import assert_base_never_sees_a_test_question
 from scale.data.records import LETTERS, read_records, write_records
 from scale.data.synthetic import (
     COLOURS,
@@ -16,14 +15,16 @@ from scale.data.synthetic import (
     WARMUP_QTYPES,
     answer_from_scene,
     colour_counts,
-    most_common,
-    shape_counts,
     generate,
+    most_common,
     read_scene,
     scene_key,
     scene_split_bucket,
+    shape_counts,
     write_split,
 )
+
+from conftest import assert_base_never_sees_a_test_question
 
 
 def digest_tree(root):
@@ -124,8 +125,11 @@ def test_every_question_is_answerable_from_its_picture(synthetic_dir, dataset, s
 
 
 def test_both_qtypes_of_each_dataset_appear(synthetic_dir):
-    assert {r["qtype"] for r in read_records(synthetic_dir / "scienceqa" / "test.jsonl")} == {"colour_most", "shape_most"}
-    assert {r["qtype"] for r in read_records(synthetic_dir / "iconqa" / "test.jsonl")} == {"fill_in_blank", "choose_txt"}
+    def qtypes(dataset, split):
+        return {r["qtype"] for r in read_records(synthetic_dir / dataset / f"{split}.jsonl")}
+
+    assert qtypes("scienceqa", "test") == {"colour_most", "shape_most"}
+    assert qtypes("iconqa", "test") == {"fill_in_blank", "choose_txt"}
     for record in read_records(synthetic_dir / "scienceqa" / "test.jsonl"):
         assert 2 <= len(record["choices"]) <= 4
 
@@ -194,9 +198,11 @@ def test_the_wording_check_would_catch_a_test_question_in_the_warmup(synthetic_d
 
 def test_warmup_teaches_perception_formats_and_other_questions_and_train_test_ask_the_task(synthetic_dir):
     for dataset in ("scienceqa", "iconqa"):
-        assert {r["qtype"] for r in read_records(synthetic_dir / dataset / "warmup.jsonl")} == set(WARMUP_QTYPES[dataset])
+        warmup = read_records(synthetic_dir / dataset / "warmup.jsonl")
+        assert {r["qtype"] for r in warmup} == set(WARMUP_QTYPES[dataset])
         for split in ("train", "test"):
-            assert {r["qtype"] for r in read_records(synthetic_dir / dataset / f"{split}.jsonl")} == set(QTYPES[dataset])
+            records = read_records(synthetic_dir / dataset / f"{split}.jsonl")
+            assert {r["qtype"] for r in records} == set(QTYPES[dataset])
     warmup = [r for d in ("scienceqa", "iconqa") for r in read_records(synthetic_dir / d / "warmup.jsonl")]
     kinds = {"letter" if r["choices"] and len(r["answer"]) == 1 else "text" if r["choices"] else "number"
              for r in warmup}

@@ -17,7 +17,7 @@ COLOUR_COUNT = re.compile(r"\b(?:red|green|blue|yellow) (\d+)")
 def prediction(record, output, extracted, correct):
     return {"id": record["id"], "qtype": record["qtype"], "gold": record["answer"], "output": output,
             "extracted": extracted, "correct": correct, "valid": True, "n_think_tokens": 0, "n_answer_tokens": 0,
-            "finish_reason": "stop"}
+            "finish_reason": "stop", "prompt_tokens": None, "prompt_sha256": None}
 
 
 def write_predictions(path, rows):

@@ -5,11 +5,11 @@ backend, and the CPU-only shim that a GPU never gets."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import FAMILIES, first_records
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import assert_base_never_sees_a_test_question
 from scale.config import GRPO_VARIANTS, SFT_VARIANTS, load_config, variants_for
+
+from conftest import assert_base_never_sees_a_test_question
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile", "none"]
@@ -83,9 +84,17 @@ def test_cross_field_rules_are_checked(tmp_path):
         validate_config(config)
 
 
-def test_lint_reports_nothing():
-    result = snakemake("--lint")
+@pytest.mark.parametrize("configs", [[], ["configs/paper.yaml"], ["configs/paper.yaml", "configs/rehearsal.yaml"]],
+                         ids=["default", "paper", "rehearsal"])
+def test_lint_reports_nothing(configs):
+    result = snakemake("--lint", *(["--configfile", *configs] if configs else []))
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_ruff_check_passes():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "scale", "tests", "benchmarks"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_snakefmt_check_passes():

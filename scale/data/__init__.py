@@ -1,1 +1,2 @@
-"""Datasets: the one record schema, the synthetic offline benchmarks, and (paper scale) Vision-R1 and the real test sets."""
+"""Datasets: the one record schema, the synthetic offline benchmarks, and (paper scale) Vision-R1 and the real
+test sets."""

@@ -50,7 +50,8 @@ def check_labels(dataset: str, rows, source: str) -> None:
     if hasattr(rows, "select_columns"):  # a datasets.Dataset: skip decoding the pictures
         rows = rows.select_columns([c for c in ("ques_type", "answer", "answers") if c in rows.column_names])
     kinds_and_golds = [(row.get("ques_type"), _gold(row)) for row in rows]
-    missing = sum(1 for kind, gold in kinds_and_golds if kind in ICONQA_TYPES and (gold is None or not str(gold).strip()))
+    missing = sum(1 for kind, gold in kinds_and_golds
+                  if kind in ICONQA_TYPES and (gold is None or not str(gold).strip()))
     if missing:
         raise UnlabelledTestSetError(
             f"{source}: {missing} of {len(kinds_and_golds)} IconQA test rows have no gold answer, so this split "

@@ -82,7 +82,8 @@ def write_visionr1_fixture(root: str | Path, per_source: int = 6, seed: int = 0)
         llava = annotation == ANNOTATION_FILES[0]
         top = "llava_cot_images" if llava else "mulberry_images"
         # LLaVA-CoT paths come both with and without the llava_cot_images/ prefix (REAL_FORMATS.md)
-        path = f"{source_dir}/{rel_image}" if llava and len(files[annotation]) % 2 else f"{top}/{source_dir}/{rel_image}"
+        unprefixed = llava and len(files[annotation]) % 2
+        path = f"{source_dir}/{rel_image}" if unprefixed else f"{top}/{source_dir}/{rel_image}"
         target = root / top / source_dir / rel_image
         if kind != "image_missing":
             target.parent.mkdir(parents=True, exist_ok=True)

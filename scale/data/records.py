@@ -105,7 +105,8 @@ def read_items(paths, require_response: bool = False) -> list[tuple[dict, Path]]
     Image paths in records are relative to the dataset directory, which is the
     JSONL file's own folder (``data/{dataset}/train.jsonl`` beside ``images/``).
     """
-    return [(record, Path(path).parent) for path in as_path_list(paths) for record in read_records(path, require_response)]
+    return [(record, Path(path).parent)
+            for path in as_path_list(paths) for record in read_records(path, require_response)]
 
 
 def load_image(record: dict, data_dir: str | Path):

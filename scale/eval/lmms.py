@@ -125,7 +125,8 @@ def predictions_from_samples(samples_path: str | Path, items, generated: dict[st
     return rows
 
 
-def lmms_generate(model_dir, test_path, items, out_path, batch_size: int = 16, max_new_tokens: int = 1024) -> list[dict]:
+def lmms_generate(model_dir, test_path, items, out_path, batch_size: int = 16,
+                  max_new_tokens: int = 1024) -> list[dict]:
     """Run lmms-eval on ``test_path`` with ``scale_vlm`` in the cell's own folder; our predictions."""
     import torch
     from transformers import AutoTokenizer

@@ -20,7 +20,8 @@ def report_markdown(results_dir: str | Path, config: dict, tables: list, figures
              "Tables compare our runs with the paper's reported values where the model names match "
              "(the paper config); with the tiny embedded default those columns stay empty.", ""]
     for table in tables:
-        lines += [Path(table).read_text(), f"([markdown]({link(table)}), [csv]({link(Path(table).with_suffix('.csv'))}))",
+        csv = link(Path(table).with_suffix(".csv"))
+        lines += [Path(table).read_text(), f"([markdown]({link(table)}), [csv]({csv}))",
                   ""]
     lines += ["## Figures", ""]
     lines += [f"![{Path(f).stem}]({link(f)})" for f in figures]

@@ -129,7 +129,8 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
                 cells.append("")
             else:
                 m = match.iloc[0]
-                cells.append(f"{m['difference']:+.2f} [{m['ci_low']:+.2f}, {m['ci_high']:+.2f}], p={m['mcnemar_p']:.3g}")
+                interval = f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
+                cells.append(f"{m['difference']:+.2f} {interval}, p={m['mcnemar_p']:.3g}")
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -114,7 +114,8 @@ def discard_stale_checkpoints(directory: str | Path, key: str) -> int:
         if recorded != key or finished:
             stale = len(list(directory.glob("checkpoint-*")))
             if stale:  # a fresh run's folder (the Trainer makes it) holds none: nothing to report
-                why = "the run that wrote them finished" if finished else "written by a run with other inputs or settings"
+                why = ("the run that wrote them finished" if finished
+                       else "written by a run with other inputs or settings")
                 print(f"discarding {stale} checkpoint(s) in {directory}: {why}; starting from step 0")
             shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)

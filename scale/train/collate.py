@@ -4,7 +4,8 @@ Labels come from TRL (assistant-only, through the templates' ``{% generation %}`
 markers). The real checkpoints' stock templates carry no markers, and with
 none transformers returns an all-zero assistant mask (one warning, every label
 -100): ``training_chat_template`` swaps in TRL's marker-carrying copy, exactly as
-TRL's own collator does, and refuses a template it cannot mark. Segments come from ``scale.segments`` on the chat-rendered text's
+TRL's own collator does, and refuses a template it cannot mark. Segments come from ``scale.segments`` on the
+chat-rendered text's
 character offsets. The processor expands image placeholders before the
 response, so segments are computed on the unexpanded text and aligned to the
 right end of each row, where the response sits; the token ids of the aligned

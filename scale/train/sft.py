@@ -170,7 +170,6 @@ def train_sft(
     """
     import time
 
-
     from scale.data.records import as_path_list, read_items
     from scale.models.families import family_of, load_model, load_processor
     from scale.prompts import training_messages
