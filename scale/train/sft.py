@@ -20,6 +20,7 @@ positions 0…T-2 predicting 1…T-1; padded by one column they are exactly
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,8 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         # summed over every process, carried across a resume (scale.train.checkpoints.ExactResume):
         # tokens the model read (prompt and image tokens too), and the labelled tokens it trained on
         self.run_counts = {"train_tokens": 0, "target_tokens": 0}
+        # this loss's own curves, averaged into each log line (``log``): think/answer CE, the weights, tokens
+        self.loss_metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
 
     def current_weights(self) -> tuple[float, float]:
         """(w_think, w_answer) at the current optimizer step of the trainer's real total."""
@@ -125,7 +128,7 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
             samples = counts[1].clamp(min=1) if counts is not None else None
             loss = scale_loss_from_token_ce(ce, target_mask, segments, w_think, w_answer, samples) * world
         means = segment_means_from_token_ce(ce, target_mask, segments)
-        metrics = self._metrics[mode]
+        metrics = self.loss_metrics[mode]
         for name in ("think_ce", "answer_ce"):
             if means[name] is not None:
                 metrics[name].append(means[name])
@@ -136,6 +139,16 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
                 self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum())
             metrics["num_tokens"] = [self.run_counts["train_tokens"]]
         return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Each log line gets this loss's curves, averaged over the steps since the last one (the Trainer's
+        public ``log``, so nothing here depends on how TRL keeps its own metrics)."""
+        mode = "train" if self.model.training else "eval"
+        prefix = "eval_" if mode == "eval" else ""
+        logs.update({f"{prefix}{key}": sum(values) / len(values)
+                     for key, values in self.loss_metrics[mode].items() if values})
+        self.loss_metrics[mode].clear()
+        super().log(logs, start_time)
 
 
 def sft_config(out_dir, training: dict[str, Any], seed: int):
