@@ -48,3 +48,16 @@ def test_reward_weights_come_from_the_config(tmp_path):
     assert vllm_args.use_vllm and vllm_args.vllm_mode == "colocate"
     with pytest.raises(ValueError, match="bad GRPOConfig training setting"):
         grpo_config(tmp_path, {"num_generation": 4}, {}, seed=0, use_vllm=False)
+
+
+def test_trl_still_names_every_weight_it_syncs_to_vllm_through_the_one_method_scale_wraps():
+    """send_stored_names wraps VLLMGeneration._fix_param_name_to_vllm, TRL's private renaming step: if a TRL
+    release renames it or stops calling it for some weights, the stored-name fix would silently not apply."""
+    import inspect
+
+    from trl.generation.vllm_generation import VLLMGeneration
+
+    assert callable(VLLMGeneration._fix_param_name_to_vllm)
+    source = inspect.getsource(VLLMGeneration._iter_named_params)
+    yields = source.count("yield name") + source.count("yield full_name")
+    assert yields and source.count("_fix_param_name_to_vllm(") >= 2  # the PEFT and the plain paths
