@@ -6,10 +6,14 @@ min_version("9.0")
 
 
 # The embedded default, unless --configfile names another: Snakemake would merge the
-# two mappings key by key, mixing the default's models into another grid.
+# two mappings key by key, mixing the default's models into another grid. Found beside this
+# file, whatever the working directory (--directory).
 if not config:
 
-    configfile: "config.yaml"
+    configfile: f"{workflow.basedir}/config.yaml"
+
+
+report: "docs/report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -23,4 +27,4 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        grid.all_targets(config),

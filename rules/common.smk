@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from scale import cluster, grid, layout
 from scale import config as scale_config
+from scale.report import FIGURES, TABLES
 
 validate(config, "../scale/schemas/config.schema.yaml")
 scale_config.validate_config(config)
@@ -37,7 +38,6 @@ shell.prefix(
 R = config["results_dir"]
 MODELS = list(config["models"])
 DATASETS = list(config["data"]["datasets"])
-SEEDS = config["seeds"]
 TINY = config["data"]["source"] == "synthetic"
 
 
@@ -50,8 +50,9 @@ wildcard_constraints:
     dataset=one_of(DATASETS),
     split="train|test|warmup",
     seed=r"\d+",
-    sft_variant="sft|scale_sft|sft_fw",
-    grpo_variant="grpo|scale_grpo|grpo_fw",
+    sft_variant=one_of(scale_config.SFT_VARIANTS),
+    grpo_variant=one_of(scale_config.GRPO_VARIANTS),
+    table=one_of(TABLES),
 
 
 def output_dir(wildcards, output):
@@ -96,25 +97,12 @@ def stand_in(kind):
     return as_json(config.get("stand_ins", {}).get(kind))
 
 
-def visionr1_annotation_files():
-    from scale.data.visionr1 import ANNOTATION_FILES
-
-    settings = config["data"]["visionr1"]
-    names = settings.get("annotation_files", ANNOTATION_FILES)
-    return [f"{settings['root']}/{name}" for name in names]
-
-
 def fetched_test_set(wildcards):
     return layout.test_source_dir(R, wildcards.dataset)
 
 
 def visionr1_settings(wildcards):
-    settings = dict(config["data"]["visionr1"])
-    dataset = config["data"]["datasets"][wildcards.dataset]
-    settings["subsets"] = dataset["subsets"]
-    settings["min_kept_share"] = dataset.get("min_kept_share", 0.0)
-    settings.pop("repo_id", None)
-    return as_json(settings)
+    return as_json(scale_config.visionr1_spec(config, wildcards.dataset))
 
 
 def test_source_settings(wildcards):
@@ -174,62 +162,19 @@ def model_family(wildcards):
     return config["models"][wildcards.model]["family"]
 
 
-FIGURES = [
-    "weight_schedule",
-    "segment_ce",
-    "accuracy",
-    "invalid_rate",
-    "token_lengths",
-    "cost",
-]
-
-
 def figure_output(name):
     """One figure file, labelled by its own name in Snakemake's HTML report (an output without
     wildcards cannot take its label from one)."""
     return report(
-        f"{R}/figures/{name}.png", category="Figures", labels={"figure": name}
+        layout.figure_file(R, name),
+        caption=f"../docs/report/figures/{name}.rst",
+        category="Figures",
+        labels={"figure": name},
     )
 
 
-def trained_cells():
-    return grid.trained_cells(config)
-
-
-def comparison_predictions(wildcards):
-    return [
-        f"{layout.eval_dir(R, m, d, v, s)}/predictions.jsonl"
-        for m, d, v, s in trained_cells()
-        if v in ("sft", "scale_sft", "grpo", "scale_grpo")
-    ]
-
-
-def run_summaries(wildcards):
-    return [
-        f"{layout.run_dir(R, m, d, v, s)}/run.json" for m, d, v, s in trained_cells()
-    ]
-
-
-def train_logs(wildcards):
-    return [
-        f"{layout.run_dir(R, m, d, v, s)}/train_log.jsonl"
-        for m, d, v, s in trained_cells()
-    ]
-
-
-def train_benchmarks(wildcards):
-    return [
-        f"{R}/benchmarks/train/{m}-{d}-{v}-seed{s}.tsv"
-        for m, d, v, s in trained_cells()
-    ]
-
-
-def all_metrics(wildcards):
-    return grid.all_metrics(config)
-
-
-def stats_files(wildcards):
-    return [f"{R}/data/{d}/stats/{MODELS[0]}.json" for d in DATASETS]
+def table_files(suffix):
+    return [layout.table_file(R, t, suffix) for t in grid.tables(config)]
 
 
 def chance_files(wildcards):
@@ -242,11 +187,3 @@ def test_files(wildcards):
 
 def test_file_arguments(wildcards):
     return " ".join(f"{d}={layout.data_file(R, d, 'test')}" for d in DATASETS)
-
-
-def table_markdowns(wildcards):
-    return [f"{R}/{t}.md" for t in grid.tables(config)]
-
-
-def all_targets():
-    return [f"{R}/{t}.csv" for t in grid.tables(config)] + [f"{R}/report.md"]

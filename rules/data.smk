@@ -6,17 +6,17 @@ if TINY:
 
     rule synthesize_split:
         output:
-            records=f"{R}/data/{{dataset}}/{{split}}.jsonl",
-            images=directory(f"{R}/data/{{dataset}}/images/{{split}}"),
+            records=layout.data_file(R, "{dataset}", "{split}"),
+            images=directory(layout.images_dir(R, "{dataset}", "{split}")),
         log:
-            f"{R}/logs/synthesize/{{dataset}}-{{split}}.log",
+            layout.log_file(R, "synthesize", "{dataset}-{split}"),
         benchmark:
-            f"{R}/benchmarks/synthesize/{{dataset}}-{{split}}.tsv"
+            layout.benchmark_file(R, "synthesize", "{dataset}-{split}")
         conda:
             "../envs/train.yaml"
         params:
             settings=dataset_settings,
-            dataset_dir=f"{R}/data/{{dataset}}",
+            dataset_dir=output_dir,
         shell:
             "scale synth --dataset {wildcards.dataset} --split {wildcards.split} "
             "--settings {params.settings:q} --out {params.dataset_dir} > {log} 2>&1"
@@ -29,9 +29,9 @@ else:
 
     rule download_visionr1:
         output:
-            annotations=visionr1_annotation_files(),
+            annotations=scale_config.visionr1_annotation_files(config),
         log:
-            f"{R}/logs/download/visionr1.log",
+            layout.log_file(R, "download", "visionr1"),
         conda:
             "../envs/train.yaml"
         params:
@@ -44,9 +44,9 @@ else:
 
     rule fetch_test_set:
         output:
-            directory(f"{R}/hub/test_sets/{{dataset}}"),
+            directory(layout.test_source_dir(R, "{dataset}")),
         log:
-            f"{R}/logs/download/test_set-{{dataset}}.log",
+            layout.log_file(R, "download", "test_set-{dataset}"),
         conda:
             "../envs/train.yaml"
         params:
@@ -58,22 +58,22 @@ else:
 
     rule prepare_train_set:
         input:
-            annotations=visionr1_annotation_files(),
+            annotations=scale_config.visionr1_annotation_files(config),
         output:
-            records=f"{R}/data/{{dataset}}/train.jsonl",
-            images=directory(f"{R}/data/{{dataset}}/images/train"),
-            report=f"{R}/data/{{dataset}}/filter_report.json",
+            records=layout.data_file(R, "{dataset}", "train"),
+            images=directory(layout.images_dir(R, "{dataset}", "train")),
+            report=layout.filter_report(R, "{dataset}"),
         log:
-            f"{R}/logs/prepare_train/{{dataset}}.log",
+            layout.log_file(R, "prepare_train", "{dataset}"),
         benchmark:
-            f"{R}/benchmarks/prepare_train/{{dataset}}.tsv"
+            layout.benchmark_file(R, "prepare_train", "{dataset}")
         conda:
             "../envs/train.yaml"
         resources:
             mem_mb=16000,
         params:
             settings=visionr1_settings,
-            dataset_dir=f"{R}/data/{{dataset}}",
+            dataset_dir=output_dir,
         shell:
             "scale prepare-visionr1 --dataset {wildcards.dataset} --spec {params.settings:q} "
             "--out {params.dataset_dir} > {log} 2>&1"
@@ -82,14 +82,14 @@ else:
         input:
             fetched_test_set,
         output:
-            records=f"{R}/data/{{dataset}}/test.jsonl",
-            images=directory(f"{R}/data/{{dataset}}/images/test"),
+            records=layout.data_file(R, "{dataset}", "test"),
+            images=directory(layout.images_dir(R, "{dataset}", "test")),
         log:
-            f"{R}/logs/prepare_test/{{dataset}}.log",
+            layout.log_file(R, "prepare_test", "{dataset}"),
         conda:
             "../envs/train.yaml"
         params:
-            dataset_dir=f"{R}/data/{{dataset}}",
+            dataset_dir=output_dir,
         shell:
             "scale prepare-test --dataset {wildcards.dataset} --source {input} "
             "--out {params.dataset_dir} > {log} 2>&1"
@@ -100,9 +100,9 @@ rule token_stats:
         train=train_file,
         tokenizer=base_model_input,
     output:
-        f"{R}/data/{{dataset}}/stats/{{model}}.json",
+        layout.stats_file(R, "{dataset}", "{model}"),
     log:
-        f"{R}/logs/stats/{{dataset}}-{{model}}.log",
+        layout.log_file(R, "stats", "{dataset}-{model}"),
     conda:
         "../envs/train.yaml"
     shell:

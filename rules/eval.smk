@@ -6,11 +6,11 @@ rule evaluate_base:
         model=base_model_input,
         test=test_file,
     output:
-        f"{R}/eval/{{model}}/{{dataset}}/base/predictions.jsonl",
+        layout.predictions_file(R, "{model}", "{dataset}", "base"),
     log:
-        f"{R}/logs/evaluate/{{model}}-{{dataset}}-base.log",
+        layout.log_file(R, "evaluate", "{model}-{dataset}-base"),
     benchmark:
-        f"{R}/benchmarks/evaluate/{{model}}-{{dataset}}-base.tsv"
+        layout.benchmark_file(R, "evaluate", "{model}-{dataset}-base")
     conda:
         "../envs/eval.yaml"
     threads: 1
@@ -24,36 +24,33 @@ rule evaluate_base:
         "--spec {params.settings:q} --out {output} > {log} 2>&1"
 
 
-rule evaluate_trained:
+use rule evaluate_base as evaluate_trained with:
     input:
         model=trained_model,
         test=test_file,
     output:
-        f"{R}/eval/{{model}}/{{dataset}}/{{variant}}/seed{{seed}}/predictions.jsonl",
+        layout.predictions_file(R, "{model}", "{dataset}", "{variant}", "{seed}"),
     log:
-        f"{R}/logs/evaluate/{{model}}-{{dataset}}-{{variant}}-seed{{seed}}.log",
+        layout.log_file(
+            R,
+            "evaluate",
+            layout.run_name("{model}", "{dataset}", "{variant}", "{seed}"),
+        ),
     benchmark:
-        f"{R}/benchmarks/evaluate/{{model}}-{{dataset}}-{{variant}}-seed{{seed}}.tsv"
-    conda:
-        "../envs/eval.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-    params:
-        settings=eval_settings,
-        env=software_env("eval"),
-    shell:
-        "{params.env}OMP_NUM_THREADS={threads} scale evaluate --model-dir {input.model} --test {input.test} "
-        "--spec {params.settings:q} --out {output} > {log} 2>&1"
+        layout.benchmark_file(
+            R,
+            "evaluate",
+            layout.run_name("{model}", "{dataset}", "{variant}", "{seed}"),
+        )
 
 
 rule score:
     input:
-        f"{R}/eval/{{cell}}/predictions.jsonl",
+        layout.cell_file(R, "{cell}", "predictions.jsonl"),
     output:
-        f"{R}/eval/{{cell}}/metrics.json",
+        layout.cell_file(R, "{cell}", "metrics.json"),
     log:
-        f"{R}/logs/score/{{cell}}.log",
+        layout.log_file(R, "score", "{cell}"),
     conda:
         "../envs/report.yaml"
     params:
@@ -66,9 +63,9 @@ rule chance_level:
     input:
         test_file,
     output:
-        f"{R}/data/{{dataset}}/chance.json",
+        layout.chance_file(R, "{dataset}"),
     log:
-        f"{R}/logs/chance/{{dataset}}.log",
+        layout.log_file(R, "chance", "{dataset}"),
     conda:
         "../envs/report.yaml"
     shell:

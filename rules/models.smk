@@ -8,9 +8,9 @@ localrules:
 
 rule fetch_checkpoint:
     output:
-        directory(f"{R}/hub/checkpoints/{{model}}"),
+        directory(layout.checkpoint_dir(R, "{model}")),
     log:
-        f"{R}/logs/download/checkpoint-{{model}}.log",
+        layout.log_file(R, "download", "checkpoint-{model}"),
     conda:
         "../envs/train.yaml"
     params:
@@ -26,11 +26,11 @@ rule build_tiny_model:
     input:
         corpus=corpus_files,
     output:
-        directory(f"{R}/models/{{model}}/init"),
+        directory(layout.init_model_dir(R, "{model}")),
     log:
-        f"{R}/logs/build_tiny/{{model}}.log",
+        layout.log_file(R, "build_tiny", "{model}"),
     benchmark:
-        f"{R}/benchmarks/build_tiny/{{model}}.tsv"
+        layout.benchmark_file(R, "build_tiny", "{model}")
     conda:
         "../envs/train.yaml"
     params:
@@ -43,16 +43,16 @@ rule build_tiny_model:
 
 rule warmup_base_model:
     input:
-        init=f"{R}/models/{{model}}/init",
+        init=layout.init_model_dir(R, "{model}"),
         train=warmup_files,
     output:
-        model=directory(f"{R}/models/{{model}}/base/model"),
-        log_jsonl=f"{R}/models/{{model}}/base/train_log.jsonl",
-        summary=f"{R}/models/{{model}}/base/run.json",
+        model=directory(layout.base_model_dir(R, "{model}")),
+        log_jsonl=layout.train_log(layout.base_run_dir(R, "{model}")),
+        summary=layout.run_summary(layout.base_run_dir(R, "{model}")),
     log:
-        f"{R}/logs/warmup/{{model}}.log",
+        layout.log_file(R, "warmup", "{model}"),
     benchmark:
-        f"{R}/benchmarks/warmup/{{model}}.tsv"
+        layout.benchmark_file(R, "warmup", "{model}")
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -60,7 +60,7 @@ rule warmup_base_model:
         mem_mb=4000,
     params:
         settings=as_json(config.get("base", {}).get("warmup", {})),
-        run_dir=f"{R}/models/{{model}}/base",
+        run_dir=output_dir,
     shell:
         "OMP_NUM_THREADS={threads} scale warmup --model-dir {input.init} --train {input.train} "
         "--spec {params.settings:q} --out {params.run_dir} > {log} 2>&1"

@@ -4,19 +4,18 @@
 rule table:
     input:
         metrics=table_inputs,
-        significance=f"{R}/significance.csv",
+        significance=layout.significance_file(R),
         chance=chance_files,
     output:
         csv=report(
-            f"{R}/{{table}}.csv",
+            layout.table_file(R, "{table}", "csv"),
+            caption="../docs/report/table.rst",
             category="Tables",
             labels={"table": "{table}", "format": "csv"},
         ),
-        md=f"{R}/{{table}}.md",
+        md=layout.table_file(R, "{table}", "md"),
     log:
-        f"{R}/logs/report/{{table}}.log",
-    wildcard_constraints:
-        table="table1|table2|table3",
+        layout.log_file(R, "report", "{table}"),
     conda:
         "../envs/report.yaml"
     shell:
@@ -27,15 +26,16 @@ rule table:
 
 rule significance:
     input:
-        predictions=comparison_predictions,
+        predictions=grid.comparison_predictions(config),
     output:
         report(
-            f"{R}/significance.csv",
+            layout.significance_file(R),
+            caption="../docs/report/significance.rst",
             category="Tables",
             labels={"table": "significance"},
         ),
     log:
-        f"{R}/logs/report/significance.log",
+        layout.log_file(R, "report", "significance"),
     conda:
         "../envs/report.yaml"
     params:
@@ -47,12 +47,17 @@ rule significance:
 
 rule cost:
     input:
-        runs=run_summaries,
-        benchmarks=train_benchmarks,
+        runs=grid.run_files(config, layout.run_summary),
+        benchmarks=grid.train_benchmarks(config),
     output:
-        report(f"{R}/cost.csv", category="Tables", labels={"table": "cost"}),
+        report(
+            layout.cost_file(R),
+            caption="../docs/report/cost.rst",
+            category="Tables",
+            labels={"table": "cost"},
+        ),
     log:
-        f"{R}/logs/report/cost.log",
+        layout.log_file(R, "report", "cost"),
     conda:
         "../envs/report.yaml"
     shell:
@@ -61,16 +66,16 @@ rule cost:
 
 rule figures:
     input:
-        train_logs=train_logs,
-        table1=f"{R}/table1.csv",
-        table2=f"{R}/table2.csv",
-        stats=stats_files,
-        metrics=all_metrics,
-        cost=f"{R}/cost.csv",
+        train_logs=grid.run_files(config, layout.train_log),
+        table1=layout.table_file(R, "table1", "csv"),
+        table2=layout.table_file(R, "table2", "csv"),
+        stats=grid.stats_files(config),
+        metrics=grid.all_metrics(config),
+        cost=layout.cost_file(R),
     output:
         [figure_output(name) for name in FIGURES],
     log:
-        f"{R}/logs/report/figures.log",
+        layout.log_file(R, "report", "figures"),
     conda:
         "../envs/report.yaml"
     params:
@@ -83,12 +88,16 @@ rule figures:
 
 rule qualitative:
     input:
-        predictions=comparison_predictions,
+        predictions=grid.comparison_predictions(config),
         tests=test_files,
     output:
-        report(f"{R}/qualitative.md", category="Qualitative"),
+        report(
+            layout.qualitative_file(R),
+            caption="../docs/report/qualitative.rst",
+            category="Qualitative",
+        ),
     log:
-        f"{R}/logs/report/qualitative.log",
+        layout.log_file(R, "report", "qualitative"),
     conda:
         "../envs/report.yaml"
     params:
@@ -100,15 +109,15 @@ rule qualitative:
 
 rule report:
     input:
-        tables=table_markdowns,
-        figures=expand(f"{R}/figures/{{name}}.png", name=FIGURES),
-        significance=f"{R}/significance.csv",
-        cost=f"{R}/cost.csv",
-        qualitative=f"{R}/qualitative.md",
+        tables=table_files("md"),
+        figures=[layout.figure_file(R, name) for name in FIGURES],
+        significance=layout.significance_file(R),
+        cost=layout.cost_file(R),
+        qualitative=layout.qualitative_file(R),
     output:
-        f"{R}/report.md",
+        layout.report_file(R),
     log:
-        f"{R}/logs/report/report.log",
+        layout.log_file(R, "report", "report"),
     conda:
         "../envs/report.yaml"
     params:

@@ -7,14 +7,26 @@ rule train_sft:
         train=train_file,
     output:
         model=directory(
-            f"{R}/runs/{{model}}/{{dataset}}/{{sft_variant}}/seed{{seed}}/model"
+            layout.run_model_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
         ),
-        log_jsonl=f"{R}/runs/{{model}}/{{dataset}}/{{sft_variant}}/seed{{seed}}/train_log.jsonl",
-        summary=f"{R}/runs/{{model}}/{{dataset}}/{{sft_variant}}/seed{{seed}}/run.json",
+        log_jsonl=layout.train_log(
+            layout.run_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
+        ),
+        summary=layout.run_summary(
+            layout.run_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
+        ),
     log:
-        f"{R}/logs/train_sft/{{model}}-{{dataset}}-{{sft_variant}}-seed{{seed}}.log",
+        layout.log_file(
+            R,
+            "train_sft",
+            layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
+        ),
     benchmark:
-        f"{R}/benchmarks/train/{{model}}-{{dataset}}-{{sft_variant}}-seed{{seed}}.tsv"
+        layout.benchmark_file(
+            R,
+            "train",
+            layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
+        )
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -22,7 +34,7 @@ rule train_sft:
         mem_mb=6000,
     params:
         settings=sft_settings,
-        run_dir=f"{R}/runs/{{model}}/{{dataset}}/{{sft_variant}}/seed{{seed}}",
+        run_dir=output_dir,
         launcher=launcher("sft"),
     shell:
         "OMP_NUM_THREADS={threads} {params.launcher} train-sft --model-dir {input.base} --train {input.train} "
@@ -35,14 +47,26 @@ rule train_grpo:
         train=train_file,
     output:
         model=directory(
-            f"{R}/runs/{{model}}/{{dataset}}/{{grpo_variant}}/seed{{seed}}/model"
+            layout.run_model_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
         ),
-        log_jsonl=f"{R}/runs/{{model}}/{{dataset}}/{{grpo_variant}}/seed{{seed}}/train_log.jsonl",
-        summary=f"{R}/runs/{{model}}/{{dataset}}/{{grpo_variant}}/seed{{seed}}/run.json",
+        log_jsonl=layout.train_log(
+            layout.run_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
+        ),
+        summary=layout.run_summary(
+            layout.run_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
+        ),
     log:
-        f"{R}/logs/train_grpo/{{model}}-{{dataset}}-{{grpo_variant}}-seed{{seed}}.log",
+        layout.log_file(
+            R,
+            "train_grpo",
+            layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),
+        ),
     benchmark:
-        f"{R}/benchmarks/train/{{model}}-{{dataset}}-{{grpo_variant}}-seed{{seed}}.tsv"
+        layout.benchmark_file(
+            R,
+            "train",
+            layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),
+        )
     conda:
         "../envs/grpo.yaml"
     threads: 1
@@ -50,7 +74,7 @@ rule train_grpo:
         mem_mb=6000,
     params:
         settings=grpo_settings,
-        run_dir=f"{R}/runs/{{model}}/{{dataset}}/{{grpo_variant}}/seed{{seed}}",
+        run_dir=output_dir,
         launcher=launcher("grpo"),
         env=software_env("grpo"),
     shell:

@@ -195,14 +195,9 @@ def cmd_cost(args) -> None:
 def cmd_figures(args) -> None:
     from scale.report import figures
 
-    out = Path(args.out_dir)
-    figures.weight_schedule(args.train_logs, out / "weight_schedule.png")
-    figures.segment_ce(args.train_logs, out / "segment_ce.png")
-    figures.accuracy_bars(args.table1, out / "accuracy.png")
-    figures.invalid_bars(args.table2, out / "invalid_rate.png")
-    figures.token_lengths(args.stats, args.metrics, out / "token_lengths.png")
-    figures.cost_bars(args.cost, out / "cost.png")
-    print(f"wrote figures to {out}")
+    drawn = figures.draw_all(args.train_logs, args.table1, args.table2, args.stats, args.metrics, args.cost,
+                             args.out_dir)
+    print(f"wrote {len(drawn)} figures to {args.out_dir}")
 
 
 def cmd_qualitative(args) -> None:
@@ -225,6 +220,9 @@ def cmd_report(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from scale.config import EVAL_DEFAULTS
+    from scale.report import TABLES
+
     parser = argparse.ArgumentParser(prog="scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -289,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
                      help="hf: batched transformers generation (CPU or GPU); lmms_eval: the same through lmms-eval "
                           "(CPU or GPU); vllm: GPU only")
-    sub.add_argument("--batch-size", type=int, default=16, help="prompts generated together")
-    sub.add_argument("--max-new-tokens", type=int, default=1024,
+    sub.add_argument("--batch-size", type=int, default=EVAL_DEFAULTS["batch_size"], help="prompts generated together")
+    sub.add_argument("--max-new-tokens", type=int, default=EVAL_DEFAULTS["max_new_tokens"],
                      help="generation budget; an output cut here is counted as invalid if unclosed")
     sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
     sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
@@ -384,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="chance.json path")
 
     sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
-    sub.add_argument("--table", required=True, choices=["table1", "table2", "table3"],
+    sub.add_argument("--table", required=True, choices=list(TABLES),
                      help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation")
     sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
     sub.add_argument("--significance", help="significance.csv to show beside the table")

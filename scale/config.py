@@ -17,7 +17,6 @@ import yaml
 
 SFT_VARIANTS = ("sft", "scale_sft", "sft_fw")
 GRPO_VARIANTS = ("grpo", "scale_grpo", "grpo_fw")
-EVAL_VARIANTS = ("base",) + SFT_VARIANTS + GRPO_VARIANTS
 
 
 class ConfigError(ValueError):
@@ -115,8 +114,9 @@ def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
     spec = config["variants"][variant]
     if spec["stage"] != "grpo":
         raise ConfigError(f"variant {variant!r} is not a GRPO variant")
-    rewards = {"w_format": 1.0, "w_accuracy": 1.0}
-    rewards.update(config["grpo"].get("rewards", {}))
+    from scale.rewards import REWARD_WEIGHTS
+
+    rewards = {**REWARD_WEIGHTS, **config["grpo"].get("rewards", {})}
     return {
         "init": spec["init"],
         "training": _training(config, "grpo", spec),
@@ -175,7 +175,26 @@ def software_env(config: dict, name: str, project: str | Path) -> str:
     return f"export PATH={shlex.quote(str(path / 'bin'))}:$PATH; "
 
 
-def eval_spec(config: dict) -> dict[str, Any]:
-    spec = {"backend": "hf", "batch_size": 16, "max_new_tokens": 1024, "bootstrap": 1000}
-    spec.update(config["eval"])
+def visionr1_spec(config: dict, dataset: str) -> dict[str, Any]:
+    """What filtering one Vision-R1 subset depends on: the corpus settings (the hub id aside: the files are
+    already fetched) with the dataset's source folders and the share it must keep."""
+    spec = {k: v for k, v in config["data"]["visionr1"].items() if k != "repo_id"}
+    settings = config["data"]["datasets"][dataset]
+    spec["subsets"] = settings["subsets"]
+    spec["min_kept_share"] = settings.get("min_kept_share", 0.0)
     return spec
+
+
+def visionr1_annotation_files(config: dict) -> list[str]:
+    """The Vision-R1 annotation files the fetch rule writes and the filters read."""
+    from scale.data.visionr1 import ANNOTATION_FILES
+
+    settings = config["data"]["visionr1"]
+    return [f"{settings['root']}/{name}" for name in settings.get("annotation_files", ANNOTATION_FILES)]
+
+
+EVAL_DEFAULTS = {"backend": "hf", "batch_size": 16, "max_new_tokens": 1024, "bootstrap": 1000}
+
+
+def eval_spec(config: dict) -> dict[str, Any]:
+    return {**EVAL_DEFAULTS, **config["eval"]}

@@ -43,7 +43,7 @@ def tables(config: dict) -> list[str]:
 
 
 def table_metrics(config: dict, table: str) -> list[str]:
-    from scale.report.tables import TABLES
+    from scale.report import TABLES
 
     models = ablation_models(config) if table == "table3" else None
     return metrics_files(config, TABLES[table]["variants"], models)
@@ -54,3 +54,38 @@ def all_metrics(config: dict) -> list[str]:
     return metrics_files(config, ["base"]) + [
         layout.metrics_file(results, m, d, v, s) for m, d, v, s in trained_cells(config)
     ]
+
+
+def run_files(config: dict, file) -> list[str]:
+    """``file(run_dir)`` (``layout.train_log``, ``layout.run_summary``) of every training run."""
+    results = config["results_dir"]
+    return [file(layout.run_dir(results, m, d, v, s)) for m, d, v, s in trained_cells(config)]
+
+
+def train_benchmarks(config: dict) -> list[str]:
+    """The benchmark files of every training run (the rules' ``benchmark:``; cost.csv reads their times)."""
+    results = config["results_dir"]
+    return [layout.benchmark_file(results, "train", layout.run_name(m, d, v, s))
+            for m, d, v, s in trained_cells(config)]
+
+
+def comparison_predictions(config: dict) -> list[str]:
+    """Predictions of every trained cell that the significance tests pair (``significance.COMPARISONS``)."""
+    from scale.report.significance import COMPARISONS
+
+    compared = {variant for pair in COMPARISONS.values() for variant in pair}
+    results = config["results_dir"]
+    return [layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config) if v in compared]
+
+
+def stats_files(config: dict) -> list[str]:
+    """The think/answer token counts of each training set, with the first model's tokenizer: the imbalance is
+    the data's, and the figure shows one bar per dataset (another tokenizer shifts both segments alike)."""
+    first = next(iter(config["models"]))
+    return [layout.stats_file(config["results_dir"], d, first) for d in config["data"]["datasets"]]
+
+
+def all_targets(config: dict) -> list[str]:
+    """What ``snakemake`` with no target builds: every table and the report."""
+    results = config["results_dir"]
+    return [layout.table_file(results, t, "csv") for t in tables(config)] + [layout.report_file(results)]

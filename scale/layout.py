@@ -1,15 +1,21 @@
-"""Where every output lives under the config's ``results_dir``: one place for the Snakefile and the report.
+"""Where every output lives under the config's ``results_dir``: the one definition the rules, the report and
+the tests use.
+
+The rules call these functions with wildcards for arguments (``run_dir(R, "{model}", "{dataset}",
+"{sft_variant}", "{seed}")`` is the pattern of every SFT run's folder); ``tests/test_layout.py`` checks
+that every job a dry run of each shipped config plans writes exactly the paths these give.
 
 ::
 
-    {R}/data/{dataset}/{split}.jsonl, images/{split}/, filter_report.json, stats.json
+    {R}/data/{dataset}/{split}.jsonl, images/{split}/, filter_report.json, chance.json, stats/{model}.json
     {R}/hub/checkpoints/{model}/, hub/test_sets/{dataset}/   fetched on the login node (paper scale)
     {R}/models/{model}/init/                          tiny build (tiny configs only)
     {R}/models/{model}/base/model/                    warmed-up tiny base (train_log.jsonl, run.json beside)
     {R}/runs/{model}/{dataset}/{variant}/seed{seed}/  model/, train_log.jsonl, run.json
     {R}/eval/{model}/{dataset}/base/                  predictions.jsonl, metrics.json
     {R}/eval/{model}/{dataset}/{variant}/seed{seed}/  predictions.jsonl, metrics.json
-    {R}/table1.csv …, figures/, report.md, logs/, benchmarks/
+    {R}/table1.csv/.md …, significance.csv, cost.csv, qualitative.md, report.md, figures/{name}.png
+    {R}/logs/{stage}/{name}.log, benchmarks/{stage}/{name}.tsv
 """
 
 from __future__ import annotations
@@ -18,16 +24,28 @@ import re
 from pathlib import Path
 
 
+def dataset_dir(results: str, dataset: str) -> str:
+    return f"{results}/data/{dataset}"
+
+
 def data_file(results: str, dataset: str, split: str) -> str:
-    return f"{results}/data/{dataset}/{split}.jsonl"
-
-
-def chance_file(results: str, dataset: str) -> str:
-    return f"{results}/data/{dataset}/chance.json"
+    return f"{dataset_dir(results, dataset)}/{split}.jsonl"
 
 
 def images_dir(results: str, dataset: str, split: str) -> str:
-    return f"{results}/data/{dataset}/images/{split}"
+    return f"{dataset_dir(results, dataset)}/images/{split}"
+
+
+def filter_report(results: str, dataset: str) -> str:
+    return f"{dataset_dir(results, dataset)}/filter_report.json"
+
+
+def chance_file(results: str, dataset: str) -> str:
+    return f"{dataset_dir(results, dataset)}/chance.json"
+
+
+def stats_file(results: str, dataset: str, model: str) -> str:
+    return f"{dataset_dir(results, dataset)}/stats/{model}.json"
 
 
 def checkpoint_dir(results: str, model: str) -> str:
@@ -54,18 +72,73 @@ def run_dir(results: str, model: str, dataset: str, variant: str, seed: int | st
     return f"{results}/runs/{model}/{dataset}/{variant}/seed{seed}"
 
 
+def run_model_dir(results: str, model: str, dataset: str, variant: str, seed: int | str) -> str:
+    return f"{run_dir(results, model, dataset, variant, seed)}/model"
+
+
+def train_log(run_folder: str) -> str:
+    """A training run's log (a warm-up's or an SFT/GRPO run's folder)."""
+    return f"{run_folder}/train_log.jsonl"
+
+
+def run_summary(run_folder: str) -> str:
+    return f"{run_folder}/run.json"
+
+
+def run_name(model: str, dataset: str, variant: str, seed: int | str) -> str:
+    """A run's name in log and benchmark file names."""
+    return f"{model}-{dataset}-{variant}-seed{seed}"
+
+
 def eval_dir(results: str, model: str, dataset: str, variant: str, seed: int | str | None = None) -> str:
     if variant == "base":
         return f"{results}/eval/{model}/{dataset}/base"
     return f"{results}/eval/{model}/{dataset}/{variant}/seed{seed}"
 
 
-def run_model_dir(results: str, model: str, dataset: str, variant: str, seed: int | str) -> str:
-    return f"{run_dir(results, model, dataset, variant, seed)}/model"
+def predictions_file(results: str, model: str, dataset: str, variant: str, seed: int | str | None = None) -> str:
+    return f"{eval_dir(results, model, dataset, variant, seed)}/predictions.jsonl"
 
 
 def metrics_file(results: str, model: str, dataset: str, variant: str, seed: int | str | None = None) -> str:
     return f"{eval_dir(results, model, dataset, variant, seed)}/metrics.json"
+
+
+def cell_file(results: str, cell: str, name: str) -> str:
+    """A file of an evaluated cell named by its path under ``eval/`` (``{model}/{dataset}/…``)."""
+    return f"{results}/eval/{cell}/{name}"
+
+
+def table_file(results: str, table: str, suffix: str) -> str:
+    return f"{results}/{table}.{suffix}"
+
+
+def significance_file(results: str) -> str:
+    return f"{results}/significance.csv"
+
+
+def cost_file(results: str) -> str:
+    return f"{results}/cost.csv"
+
+
+def qualitative_file(results: str) -> str:
+    return f"{results}/qualitative.md"
+
+
+def report_file(results: str) -> str:
+    return f"{results}/report.md"
+
+
+def figure_file(results: str, name: str) -> str:
+    return f"{results}/figures/{name}.png"
+
+
+def log_file(results: str, stage: str, name: str) -> str:
+    return f"{results}/logs/{stage}/{name}.log"
+
+
+def benchmark_file(results: str, stage: str, name: str) -> str:
+    return f"{results}/benchmarks/{stage}/{name}.tsv"
 
 
 _EVAL = re.compile(

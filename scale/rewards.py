@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from scale.answers import extract_answer, is_valid, normalize_answer
 
 FORMAT_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+REWARD_WEIGHTS = {"w_format": 1.0, "w_accuracy": 1.0}  # eq. 6: the paper weighs both rewards equally
 
 
 def format_reward(text: str) -> float:
@@ -49,7 +50,8 @@ def accuracy_reward(text: str, solution: str) -> float:
 
 
 def combined_reward(
-    text: str, solution: str, w_format: float = 1.0, w_accuracy: float = 1.0
+    text: str, solution: str, w_format: float = REWARD_WEIGHTS["w_format"],
+    w_accuracy: float = REWARD_WEIGHTS["w_accuracy"],
 ) -> float:
     """Eq. 6: ``w_format · R_format + w_accuracy · R_accuracy``."""
     return w_format * format_reward(text) + w_accuracy * accuracy_reward(text, solution)

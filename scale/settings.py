@@ -18,7 +18,6 @@ import typing
 from typing import Any, Iterator, Mapping
 
 LORA_KEYS = {"r": int, "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}
-SCHEDULE_KEYS = ("start", "end", "kind")
 
 
 class SettingError(ValueError):

@@ -6,9 +6,9 @@ import importlib.metadata as metadata
 import subprocess
 import sys
 import sysconfig
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

@@ -30,7 +30,6 @@ class Family:
     assistant_open: str
     bos: str | None  # written by the template at the start of the conversation
     lora_target_modules: str = LANGUAGE_LORA_TARGETS
-    paper_checkpoint: str = ""
 
 
 FAMILIES: dict[str, Family] = {
@@ -45,7 +44,6 @@ FAMILIES: dict[str, Family] = {
         user_close="<|im_end|>\n",
         assistant_open="<|im_start|>assistant\n",
         bos=None,
-        paper_checkpoint="Qwen/Qwen2.5-VL-3B-Instruct",
     ),
     "gemma3": Family(
         name="gemma3",
@@ -58,7 +56,6 @@ FAMILIES: dict[str, Family] = {
         user_close="<end_of_turn>\n",
         assistant_open="<start_of_turn>model\n",
         bos="<bos>",
-        paper_checkpoint="google/gemma-3-4b-it",
     ),
     "llava_next": Family(
         name="llava_next",
@@ -71,7 +68,6 @@ FAMILIES: dict[str, Family] = {
         user_close=" [/INST]",
         assistant_open="",  # the real template's leading space would merge with "<think>" in BPE
         bos="<s>",
-        paper_checkpoint="llava-hf/llava-v1.6-mistral-7b-hf",
     ),
 }
 

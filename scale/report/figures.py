@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scale.layout import parse_run_path  # noqa: E402
+from scale.report import FIGURES  # noqa: E402
 
 VARIANT_ORDER = ["base", "sft", "sft_fw", "scale_sft", "grpo", "grpo_fw", "scale_grpo"]
 COLOURS = {"base": "#9e9e9e", "sft": "#4c72b0", "sft_fw": "#8172b3", "scale_sft": "#dd8452",
@@ -170,3 +171,21 @@ def cost_bars(cost_csv, out) -> None:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=min(len(order), 6), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     _save(fig, out)
+
+
+def draw_all(train_logs: list, table1_csv, table2_csv, stats_files: list, metrics_files: list, cost_csv,
+             out_dir) -> list[Path]:
+    """Every figure of ``FIGURES`` into ``out_dir``."""
+    out = Path(out_dir)
+    drawers = {
+        "weight_schedule": lambda path: weight_schedule(train_logs, path),
+        "segment_ce": lambda path: segment_ce(train_logs, path),
+        "accuracy": lambda path: accuracy_bars(table1_csv, path),
+        "invalid_rate": lambda path: invalid_bars(table2_csv, path),
+        "token_lengths": lambda path: token_lengths(stats_files, metrics_files, path),
+        "cost": lambda path: cost_bars(cost_csv, path),
+    }
+    assert tuple(drawers) == FIGURES
+    for name in FIGURES:
+        drawers[name](out / f"{name}.png")
+    return [out / f"{name}.png" for name in FIGURES]

@@ -24,15 +24,7 @@ from typing import Iterable
 import pandas as pd
 
 from scale.layout import parse_eval_path
-
-TABLES = {
-    "table1": {"metric": "accuracy", "variants": ["base", "sft", "scale_sft", "grpo", "scale_grpo"],
-               "title": "Table 1: accuracy (%)", "significance": True},
-    "table2": {"metric": "invalid_rate", "variants": ["sft", "scale_sft", "grpo", "scale_grpo"],
-               "title": "Table 2: invalid outputs (%)"},
-    "table3": {"metric": "accuracy", "variants": ["sft", "sft_fw", "scale_sft", "grpo_fw", "scale_grpo"],
-               "title": "Table 3: fixed-weight ablation, accuracy (%)"},
-}
+from scale.report import TABLES
 
 
 def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:

@@ -65,11 +65,13 @@ def grpo_config(out_dir, training: dict[str, Any], rewards: dict[str, float], se
     """TRL's ``GRPOConfig``: reward weights from config (eq. 6), vLLM colocated when asked for."""
     from trl import GRPOConfig
 
+    from scale.rewards import REWARD_WEIGHTS
     from scale.train.runs import trainer_args
 
     vllm = {"use_vllm": use_vllm, **({"vllm_mode": "colocate"} if use_vllm else {})}
+    weights = {**REWARD_WEIGHTS, **rewards}
     return trainer_args(GRPOConfig, out_dir, training, seed,
-                        reward_weights=[rewards.get("w_format", 1.0), rewards.get("w_accuracy", 1.0)], **vllm)
+                        reward_weights=[weights["w_format"], weights["w_accuracy"]], **vllm)
 
 
 def train_grpo(
