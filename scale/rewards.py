@@ -44,7 +44,7 @@ def accuracy_reward(text: str, solution: str) -> float:
 
     Paid even without ``</think>``: the format reward carries the structure, and
     evaluation, which counts such an output invalid and wrong, is the stricter
-    judge (DESIGN.md, "Semantics we have fixed")."""
+    judge (docs/design.md, "Semantics the paper leaves open")."""
     predicted = normalize_answer(extract_answer(text))
     return 1.0 if predicted != "" and predicted == normalize_answer(solution) else 0.0
 

@@ -4,7 +4,7 @@ The SCALe loss weighs the two parts of a response separately, so every token of
 a tokenised conversation needs a segment label. Labels come from character
 offsets, not from token ids: byte-level BPE merges tags with their neighbours
 (``.</think>`` becomes ``.</``, ``think``, ``>``), so tags are rarely token
-boundaries. The rule (see DESIGN.md, "Semantics we have fixed"):
+boundaries. The rule (docs/design.md, "Semantics the paper leaves open"):
 
 * tokens that end at or before ``response_start`` are IGNORE (system, prompt,
   image placeholders);

@@ -1,6 +1,6 @@
 """Scoring predictions into ``metrics.json``, and comparing two prediction files.
 
-Accuracy counts an invalid output as wrong (DESIGN.md). Percentages are on
+Accuracy counts an invalid output as wrong (docs/design.md). Percentages are on
 0–100. The paper reports single runs; the bootstrap interval and the paired
 test say how much a difference on a test set of this size can be trusted.
 """
