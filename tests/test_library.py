@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
-LIBRARY = ["scale.loss", "scale.schedule", "scale.segments", "scale.train.sft"]
+LIBRARY = ["scale.loss", "scale.schedule", "scale.segments", "scale.train.sft", "scale.train.collate"]
 
 
 def own_dependencies() -> list[str]:
