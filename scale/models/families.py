@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 # The language model's attention and MLP projections; the vision towers use some
 # of the same names, so the pattern is anchored on the language model.
@@ -29,6 +30,14 @@ class Family:
     user_close: str
     assistant_open: str
     bos: str | None  # written by the template at the start of the conversation
+    # Tiny offline builds (scale.models.tiny): the special tokens of a tiny build's tokenizer, the roles
+    # transformers gives some of them, and what a hub-shaped stand-in copies of the real checkpoint: its
+    # special tokens, plain tokens code looks up by text, and whether its head is tied to the embeddings.
+    tiny_special_tokens: tuple[str, ...]
+    token_roles: Mapping[str, Any]
+    hub_special_tokens: tuple[str, ...]
+    hub_tied_embeddings: bool
+    hub_plain_tokens: tuple[str, ...] = ()
     lora_target_modules: str = LANGUAGE_LORA_TARGETS
 
 
@@ -44,6 +53,14 @@ FAMILIES: dict[str, Family] = {
         user_close="<|im_end|>\n",
         assistant_open="<|im_start|>assistant\n",
         bos=None,
+        tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                             "<|image_pad|>", "<|video_pad|>"),
+        token_roles={"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+        # Qwen2.5-VL adds its vision and object tokens; the 3B ties its head
+        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
+                            "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
+                            "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"),
+        hub_tied_embeddings=True,
     ),
     "gemma3": Family(
         name="gemma3",
@@ -56,6 +73,17 @@ FAMILIES: dict[str, Family] = {
         user_close="<end_of_turn>\n",
         assistant_open="<start_of_turn>model\n",
         bos="<bos>",
+        tiny_special_tokens=("<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>",
+                             "<start_of_image>", "<end_of_image>", "<image_soft_token>"),
+        token_roles={"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>",
+                     "extra_special_tokens": {"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>",
+                                              "image_token": "<image_soft_token>"}},
+        hub_special_tokens=("<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>",
+                            "<start_of_image>", "<end_of_image>", "<image_soft_token>"),
+        hub_tied_embeddings=True,
+        # vLLM's Gemma 3 processor merges and splits "\n" … "\n\n\n\n" by id (vocab["\n\n"]) and
+        # Gemma3Processor writes "\n\n" around every image: the vocabulary holds newline runs of 1 to 31
+        hub_plain_tokens=tuple("\n" * n for n in range(1, 32)),
     ),
     "llava_next": Family(
         name="llava_next",
@@ -68,6 +96,12 @@ FAMILIES: dict[str, Family] = {
         user_close=" [/INST]",
         assistant_open="",  # the real template's leading space would merge with "<think>" in BPE
         bos="<s>",
+        tiny_special_tokens=("<unk>", "<s>", "</s>", "<image>", "[INST]", "[/INST]"),
+        token_roles={"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<unk>", "unk_token": "<unk>",
+                     "extra_special_tokens": {"image_token": "<image>"}},
+        # Mistral's [INST] markers are plain text in the real vocabulary; its head is untied
+        hub_special_tokens=("<unk>", "<s>", "</s>", "<image>"),
+        hub_tied_embeddings=False,
     ),
 }
 

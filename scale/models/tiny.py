@@ -69,35 +69,6 @@ def tokenizer_corpus(records: Iterable[dict]) -> list[str]:
     return list(iter_texts(records)) + [question_text(r) for r in records] + [INSTRUCTION]
 
 
-# The real checkpoints' special tokens: Mistral's [INST] markers are plain text there, Qwen2.5-VL adds
-# its vision and object tokens, Gemma 3 its turn and image tokens.
-STANDIN_SPECIAL_TOKENS = {
-    "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-                   "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-                   "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"],
-    "gemma3": ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
-               "<end_of_image>", "<image_soft_token>"],
-    "llava_next": ["<unk>", "<s>", "</s>", "<image>"],
-}
-
-# Plain (not special) tokens of the real vocabularies that code finds by their text: vLLM's Gemma 3
-# processor merges and splits "\n" … "\n\n\n\n" by id (vocab["\n\n"]), and Gemma3Processor writes
-# "\n\n" around every image. Gemma 3's vocabulary holds newline runs of 1 to 31 as single tokens.
-STANDIN_PLAIN_TOKENS = {"gemma3": ["\n" * n for n in range(1, 32)]}
-
-# The real checkpoints' heads: Qwen2.5-VL-3B and Gemma 3 tie theirs to the embeddings, LLaVA-NeXT's
-# Mistral does not.
-STANDIN_TIED_EMBEDDINGS = {"qwen2_5_vl": True, "gemma3": True, "llava_next": False}
-
-SPECIAL_TOKENS = {
-    "qwen2_5_vl": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-                   "<|image_pad|>", "<|video_pad|>"],
-    "gemma3": ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
-               "<end_of_image>", "<image_soft_token>"],
-    "llava_next": ["<unk>", "<s>", "</s>", "<image>", "[INST]", "[/INST]"],
-}
-
-
 def stock_chat_template(family: Family) -> str:
     """The family's hub chat template, as TRL ships it (``trl/chat_templates/{family}.jinja``)."""
     from importlib import resources
@@ -105,10 +76,10 @@ def stock_chat_template(family: Family) -> str:
     return resources.files("trl").joinpath("chat_templates", f"{family.name}.jinja").read_text()
 
 
-def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, special_tokens: list[str] | None = None,
-                    plain_tokens: Iterable[str] = ()):
-    """A byte-level BPE tokenizer with the family's special tokens, wrapped for transformers; each of
-    ``plain_tokens`` is one ordinary vocabulary entry, matched before BPE runs."""
+def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int,
+                    special_tokens: Iterable[str] | None = None, plain_tokens: Iterable[str] = ()):
+    """A byte-level BPE tokenizer with the family's special tokens (a tiny build's, unless given), wrapped
+    for transformers; each of ``plain_tokens`` is one ordinary vocabulary entry, matched before BPE runs."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -117,53 +88,43 @@ def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int, spec
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=special_tokens or SPECIAL_TOKENS[family.name],
+        special_tokens=list(special_tokens or family.tiny_special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     backend.train_from_iterator(corpus, trainer=trainer)
     backend.add_tokens([AddedToken(t, normalized=False, special=False) for t in plain_tokens])
-    if family.name == "qwen2_5_vl":
-        specials = dict(eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    elif family.name == "gemma3":
-        specials = dict(
-            bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>",
-            extra_special_tokens={
-                "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>",
-            },
-        )
-    else:
-        specials = dict(
-            bos_token="<s>", eos_token="</s>", pad_token="<unk>", unk_token="<unk>",
-            extra_special_tokens={"image_token": "<image>"},
-        )
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, **dict(family.token_roles))
 
 
-def _processor(family: Family, tokenizer, sizes: TinySizes, template: str):
+def _qwen2_5_vl_processor(tokenizer, sizes: TinySizes, template: str):
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
     side = sizes.image_size
-    if family.name == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor
-        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    if side % 28:
+        raise ValueError(f"Qwen2.5-VL needs image_size to be a multiple of 28, got {side}")
+    pixels = dict(min_pixels=side * side, max_pixels=side * side)
+    return Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
+        video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
+        tokenizer=tokenizer,
+        chat_template=template,
+    )
 
-        if side % 28:
-            raise ValueError(f"Qwen2.5-VL needs image_size to be a multiple of 28, got {side}")
-        pixels = dict(min_pixels=side * side, max_pixels=side * side)
-        return Qwen2_5_VLProcessor(
-            image_processor=Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
-            video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, **pixels),
-            tokenizer=tokenizer,
-            chat_template=template,
-        )
-    if family.name == "gemma3":
-        from transformers import Gemma3ImageProcessor, Gemma3Processor
 
-        return Gemma3Processor(
-            image_processor=Gemma3ImageProcessor(size={"height": side, "width": side}),
-            tokenizer=tokenizer,
-            chat_template=template,
-            image_seq_length=_gemma_tokens_per_image(sizes),
-        )
+def _gemma3_processor(tokenizer, sizes: TinySizes, template: str):
+    from transformers import Gemma3ImageProcessor, Gemma3Processor
+
+    return Gemma3Processor(
+        image_processor=Gemma3ImageProcessor(size={"height": sizes.image_size, "width": sizes.image_size}),
+        tokenizer=tokenizer,
+        chat_template=template,
+        image_seq_length=_gemma_tokens_per_image(sizes),
+    )
+
+
+def _llava_next_processor(tokenizer, sizes: TinySizes, template: str):
     from transformers import LlavaNextImageProcessor, LlavaNextProcessor
 
     base = _llava_base_side(sizes)
@@ -197,80 +158,66 @@ def _llava_pinpoints(base: int) -> list[list[int]]:
     return [[base, base], [base, 2 * base], [2 * base, base]]
 
 
-def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
-    """The family's config class at ``sizes``; ``tied_embeddings`` None keeps the class's default."""
-    ids = tokenizer.convert_tokens_to_ids
-    text = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.intermediate_size,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
-        max_position_embeddings=sizes.max_position_embeddings,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    tied = {} if tied_embeddings is None else {"tie_word_embeddings": tied_embeddings}
-    vision = dict(
-        hidden_size=sizes.vision_hidden_size,
-        intermediate_size=2 * sizes.vision_hidden_size,
-        num_attention_heads=sizes.vision_heads,
-    )
-    if family.name == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLConfig
+def _qwen2_5_vl_config(family: Family, ids, sizes: TinySizes, text: dict, vision: dict, tied: dict):
+    from transformers import Qwen2_5_VLConfig
 
-        quarter = sizes.head_dim // 2 // 4  # mrope_section must sum to head_dim / 2
-        section = [sizes.head_dim // 2 - 2 * (quarter + quarter // 2), quarter + quarter // 2, quarter + quarter // 2]
-        text.update(
-            eos_token_id=ids(family.end_of_turn),
-            bos_token_id=None,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
-        )
-        return Qwen2_5_VLConfig(
-            text_config=text,
-            vision_config=dict(
-                depth=sizes.vision_layers,
-                hidden_size=sizes.vision_hidden_size,
-                intermediate_size=2 * sizes.vision_hidden_size,
-                num_heads=sizes.vision_heads,
-                out_hidden_size=sizes.hidden_size,
-                patch_size=14,
-                spatial_merge_size=2,
-                temporal_patch_size=2,
-                window_size=56,
-                fullatt_block_indexes=[sizes.vision_layers - 1],
-            ),
-            image_token_id=ids("<|image_pad|>"),
-            video_token_id=ids("<|video_pad|>"),
-            vision_start_token_id=ids("<|vision_start|>"),
-            vision_end_token_id=ids("<|vision_end|>"),
-            **tied,
-        )
-    if family.name == "gemma3":
-        from transformers import Gemma3Config
-
-        text.update(
-            head_dim=sizes.head_dim,
-            sliding_window=512,
-            bos_token_id=ids("<bos>"),
-            eos_token_id=[ids("<eos>"), ids(family.end_of_turn)],
-        )
-        vision.update(
-            model_type="siglip_vision_model",
-            num_hidden_layers=sizes.vision_layers,
-            image_size=sizes.image_size,
+    quarter = sizes.head_dim // 2 // 4  # mrope_section must sum to head_dim / 2
+    section = [sizes.head_dim // 2 - 2 * (quarter + quarter // 2), quarter + quarter // 2, quarter + quarter // 2]
+    text.update(
+        eos_token_id=ids(family.end_of_turn),
+        bos_token_id=None,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": section},
+    )
+    return Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=dict(
+            depth=sizes.vision_layers,
+            hidden_size=sizes.vision_hidden_size,
+            intermediate_size=2 * sizes.vision_hidden_size,
+            num_heads=sizes.vision_heads,
+            out_hidden_size=sizes.hidden_size,
             patch_size=14,
-            vision_use_head=False,
-        )
-        return Gemma3Config(
-            text_config=text,
-            vision_config=vision,
-            mm_tokens_per_image=_gemma_tokens_per_image(sizes),
-            boi_token_index=ids("<start_of_image>"),
-            eoi_token_index=ids("<end_of_image>"),
-            image_token_index=ids("<image_soft_token>"),
-            **tied,
-        )
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=56,
+            fullatt_block_indexes=[sizes.vision_layers - 1],
+        ),
+        image_token_id=ids("<|image_pad|>"),
+        video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"),
+        vision_end_token_id=ids("<|vision_end|>"),
+        **tied,
+    )
+
+
+def _gemma3_config(family: Family, ids, sizes: TinySizes, text: dict, vision: dict, tied: dict):
+    from transformers import Gemma3Config
+
+    text.update(
+        head_dim=sizes.head_dim,
+        sliding_window=512,
+        bos_token_id=ids("<bos>"),
+        eos_token_id=[ids("<eos>"), ids(family.end_of_turn)],
+    )
+    vision.update(
+        model_type="siglip_vision_model",
+        num_hidden_layers=sizes.vision_layers,
+        image_size=sizes.image_size,
+        patch_size=14,
+        vision_use_head=False,
+    )
+    return Gemma3Config(
+        text_config=text,
+        vision_config=vision,
+        mm_tokens_per_image=_gemma_tokens_per_image(sizes),
+        boi_token_index=ids("<start_of_image>"),
+        eoi_token_index=ids("<end_of_image>"),
+        image_token_index=ids("<image_soft_token>"),
+        **tied,
+    )
+
+
+def _llava_next_config(family: Family, ids, sizes: TinySizes, text: dict, vision: dict, tied: dict):
     from transformers import LlavaNextConfig
 
     base = _llava_base_side(sizes)
@@ -299,6 +246,33 @@ def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: 
     )
 
 
+# Each family's processor and config classes take other arguments: one builder of each per family.
+PROCESSOR_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_processor, "gemma3": _gemma3_processor,
+                      "llava_next": _llava_next_processor}
+CONFIG_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_config, "gemma3": _gemma3_config, "llava_next": _llava_next_config}
+
+
+def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
+    """The family's config class at ``sizes``; ``tied_embeddings`` None keeps the class's default."""
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=sizes.hidden_size,
+        intermediate_size=sizes.intermediate_size,
+        num_hidden_layers=sizes.num_layers,
+        num_attention_heads=sizes.num_heads,
+        num_key_value_heads=sizes.num_kv_heads,
+        max_position_embeddings=sizes.max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    vision = dict(
+        hidden_size=sizes.vision_hidden_size,
+        intermediate_size=2 * sizes.vision_hidden_size,
+        num_attention_heads=sizes.vision_heads,
+    )
+    tied = {} if tied_embeddings is None else {"tie_word_embeddings": tied_embeddings}
+    return CONFIG_BUILDERS[family.name](family, tokenizer.convert_tokens_to_ids, sizes, text, vision, tied)
+
+
 def build_tiny(
     family: str,
     out_dir: str | Path,
@@ -320,13 +294,12 @@ def build_tiny(
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
     if hub_shaped:
-        tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, STANDIN_SPECIAL_TOKENS[spec.name],
-                                    STANDIN_PLAIN_TOKENS.get(spec.name, ()))
+        tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, spec.hub_special_tokens, spec.hub_plain_tokens)
     else:
         tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
     template = stock_chat_template(spec) if hub_shaped else chat_template(spec)
-    processor = _processor(spec, tokenizer, sizes, template)
-    config = _model_config(spec, tokenizer, sizes, STANDIN_TIED_EMBEDDINGS[spec.name] if hub_shaped else None)
+    processor = PROCESSOR_BUILDERS[spec.name](tokenizer, sizes, template)
+    config = _model_config(spec, tokenizer, sizes, spec.hub_tied_embeddings if hub_shaped else None)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config)
     if hub_shaped:
