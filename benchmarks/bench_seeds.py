@@ -24,8 +24,8 @@ import pandas as pd
 import yaml
 
 from scale.config import load_config
+from scale.report import TABLES
 from scale.report.claims import ALL_ROWS, claims_table
-from scale.report.tables import TABLES
 from scale.report.traces import accuracy_by_qtype, trace_steps
 
 REPO = Path(__file__).resolve().parents[1]
