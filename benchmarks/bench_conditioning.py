@@ -31,17 +31,9 @@ import time
 from pathlib import Path
 
 from scale.config import load_config
+from scale.data.questions import ASK, answer_part, count_question
 from scale.data.records import read_records, write_records
-from scale.data.synthetic import (
-    ASK,
-    answer_part,
-    colour_counts,
-    count_question,
-    draw_scene,
-    random_scene,
-    scene_split_bucket,
-    shape_counts,
-)
+from scale.data.scenes import colour_counts, draw_scene, random_scene, scene_split_bucket, shape_counts
 from scale.eval.generate import evaluate
 from scale.eval.predictions import read_predictions
 from scale.eval.score import chance_levels, score_file

@@ -100,7 +100,7 @@ def tiny_models(tmp_path_factory, corpus) -> dict[str, Path]:
 def wording(question: str) -> str:
     """A question's wording: its last line (after ScienceQA's shared context line), with every colour,
     shape and number replaced by a placeholder."""
-    from scale.data.synthetic import COLOURS, SHAPES
+    from scale.data.scenes import COLOURS, SHAPES
 
     text = question.splitlines()[-1]
     text = re.sub(r"\b(" + "|".join(COLOURS) + r")\b", "<colour>", text)

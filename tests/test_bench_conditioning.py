@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from scale.data.questions import SURVEY_ORDER
 from scale.data.records import read_records
-from scale.data.synthetic import (
-    SURVEY_ORDER,
-    colour_counts,
-    read_scene,
-    scene_split_bucket,
-    shape_counts,
-)
+from scale.data.scenes import colour_counts, read_scene, scene_split_bucket, shape_counts
 from scale.report.traces import survey_counts
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_conditioning.py"

@@ -7,22 +7,19 @@ import pytest
 from PIL import Image
 
 from scale.answers import extract_answer
+from scale.data.questions import answer_from_scene
 from scale.data.records import LETTERS, read_records, write_records
-from scale.data.synthetic import (
+from scale.data.scenes import (
     COLOURS,
-    QTYPES,
     SHAPES,
-    WARMUP_QTYPES,
-    answer_from_scene,
     colour_counts,
-    generate,
     most_common,
     read_scene,
     scene_key,
     scene_split_bucket,
     shape_counts,
-    write_split,
 )
+from scale.data.synthetic import QTYPES, WARMUP_QTYPES, generate, write_split
 
 from conftest import assert_base_never_sees_a_test_question
 

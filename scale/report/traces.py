@@ -2,7 +2,7 @@
 
 A trace's first round (before ``Check 1``) asks the warm-up's survey question and answers it with
 a count for every colour and shape; the answer should then follow from the counts the question
-needs (``synthetic.COUNTED``: the colours' or the shapes'; the largest, or the colours' sum).
+needs (``scale.data.questions.COUNTED``: the colours' or the shapes'; the largest, or the colours' sum).
 Accuracy alone cannot tell a model that reasons this way from one that reads the answer off the
 picture and writes the counts as decoration, so per (dataset, question type, variant), over the
 needed counts:
@@ -21,17 +21,9 @@ from typing import Iterable
 
 import pandas as pd
 
+from scale.data.questions import COUNTED, SURVEY_ORDER, SURVEY_STEP, read_survey
 from scale.data.records import LETTERS, answered_with_text, read_records
-from scale.data.synthetic import (
-    COUNTED,
-    SURVEY_ORDER,
-    SURVEY_STEP,
-    colour_counts,
-    most_common,
-    read_scene,
-    read_survey,
-    shape_counts,
-)
+from scale.data.scenes import colour_counts, most_common, read_scene, shape_counts
 from scale.eval.predictions import read_predictions
 from scale.layout import parse_eval_path
 
