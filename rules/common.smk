@@ -38,7 +38,7 @@ shell.prefix(
 R = config["results_dir"]
 MODELS = list(config["models"])
 DATASETS = list(config["data"]["datasets"])
-TINY = config["data"]["source"] == "synthetic"
+SYNTHETIC_DATA = config["data"]["source"] == "synthetic"
 
 
 def one_of(names):

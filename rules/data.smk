@@ -2,7 +2,7 @@
 # test sets (paper scale). Downloads run on the login node (compute nodes may be offline).
 
 
-if TINY:
+if SYNTHETIC_DATA:
 
     rule synthesize_split:
         output:
@@ -11,7 +11,7 @@ if TINY:
         log:
             layout.log_file(R, "synthesize", "{dataset}-{split}"),
         benchmark:
-            layout.benchmark_file(R, "synthesize", "{dataset}-{split}")
+            layout.timing_file(R, "synthesize", "{dataset}-{split}")
         conda:
             "../envs/train.yaml"
         params:
@@ -66,7 +66,7 @@ else:
         log:
             layout.log_file(R, "prepare_train", "{dataset}"),
         benchmark:
-            layout.benchmark_file(R, "prepare_train", "{dataset}")
+            layout.timing_file(R, "prepare_train", "{dataset}")
         conda:
             "../envs/train.yaml"
         resources:

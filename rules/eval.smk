@@ -10,7 +10,7 @@ rule evaluate_base:
     log:
         layout.log_file(R, "evaluate", "{model}-{dataset}-base"),
     benchmark:
-        layout.benchmark_file(R, "evaluate", "{model}-{dataset}-base")
+        layout.timing_file(R, "evaluate", "{model}-{dataset}-base")
     conda:
         "../envs/eval.yaml"
     threads: 1
@@ -37,7 +37,7 @@ use rule evaluate_base as evaluate_trained with:
             layout.run_name("{model}", "{dataset}", "{variant}", "{seed}"),
         ),
     benchmark:
-        layout.benchmark_file(
+        layout.timing_file(
             R,
             "evaluate",
             layout.run_name("{model}", "{dataset}", "{variant}", "{seed}"),

@@ -30,7 +30,7 @@ rule build_tiny_model:
     log:
         layout.log_file(R, "build_tiny", "{model}"),
     benchmark:
-        layout.benchmark_file(R, "build_tiny", "{model}")
+        layout.timing_file(R, "build_tiny", "{model}")
     conda:
         "../envs/train.yaml"
     params:
@@ -52,7 +52,7 @@ rule warmup_base_model:
     log:
         layout.log_file(R, "warmup", "{model}"),
     benchmark:
-        layout.benchmark_file(R, "warmup", "{model}")
+        layout.timing_file(R, "warmup", "{model}")
     conda:
         "../envs/train.yaml"
     threads: 1

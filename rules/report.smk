@@ -48,7 +48,7 @@ rule significance:
 rule cost:
     input:
         runs=grid.run_files(config, layout.run_summary),
-        benchmarks=grid.train_benchmarks(config),
+        timings=grid.train_timings(config),
     output:
         report(
             layout.cost_file(R),
@@ -61,7 +61,7 @@ rule cost:
     conda:
         "../envs/report.yaml"
     shell:
-        "scale cost --runs {input.runs} --benchmarks {input.benchmarks} --out {output} > {log} 2>&1"
+        "scale cost --runs {input.runs} --timings {input.timings} --out {output} > {log} 2>&1"
 
 
 rule figures:

@@ -22,7 +22,7 @@ rule train_sft:
             layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
         ),
     benchmark:
-        layout.benchmark_file(
+        layout.timing_file(
             R,
             "train",
             layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
@@ -62,7 +62,7 @@ rule train_grpo:
             layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),
         ),
     benchmark:
-        layout.benchmark_file(
+        layout.timing_file(
             R,
             "train",
             layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),

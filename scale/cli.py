@@ -165,7 +165,7 @@ def cmd_fetch_test_set(args) -> None:
 
 
 def cmd_prepare_test(args) -> None:
-    from scale.data.benchmarks import convert_test_set, load_rows
+    from scale.data.test_sets import convert_test_set, load_rows
 
     report = convert_test_set(args.dataset, load_rows(args.source), args.out)
     print(json.dumps(report))
@@ -188,7 +188,7 @@ def cmd_significance(args) -> None:
 def cmd_cost(args) -> None:
     from scale.report.cost import write_cost
 
-    frame = write_cost(args.runs, args.benchmarks, args.out)
+    frame = write_cost(args.runs, args.timings, args.out)
     print(f"wrote {args.out}: {len(frame)} runs")
 
 
@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("cost", cmd_cost, "Wall time and tokens of each training run, and SCALe-SFT / (SFT + GRPO).")
     sub.add_argument("--runs", nargs="+", required=True, help="run.json files")
-    sub.add_argument("--benchmarks", nargs="+", required=True, help="the training rules' benchmark TSV files")
+    sub.add_argument("--timings", nargs="+", required=True,
+                     help="the training rules' timing records (their benchmark: TSV files)")
     sub.add_argument("--out", required=True, help="cost.csv")
 
     sub = command("figures", cmd_figures, "Draw the report's figures (PNG).")

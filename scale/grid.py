@@ -62,10 +62,10 @@ def run_files(config: dict, file) -> list[str]:
     return [file(layout.run_dir(results, m, d, v, s)) for m, d, v, s in trained_cells(config)]
 
 
-def train_benchmarks(config: dict) -> list[str]:
-    """The benchmark files of every training run (the rules' ``benchmark:``; cost.csv reads their times)."""
+def train_timings(config: dict) -> list[str]:
+    """The timing records of every training run (the rules' ``benchmark:``; cost.csv reads their times)."""
     results = config["results_dir"]
-    return [layout.benchmark_file(results, "train", layout.run_name(m, d, v, s))
+    return [layout.timing_file(results, "train", layout.run_name(m, d, v, s))
             for m, d, v, s in trained_cells(config)]
 
 

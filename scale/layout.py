@@ -15,7 +15,7 @@ that every job a dry run of each shipped config plans writes exactly the paths t
     {R}/eval/{model}/{dataset}/base/                  predictions.jsonl, metrics.json
     {R}/eval/{model}/{dataset}/{variant}/seed{seed}/  predictions.jsonl, metrics.json
     {R}/table1.csv/.md …, significance.csv, cost.csv, qualitative.md, report.md, figures/{name}.png
-    {R}/logs/{stage}/{name}.log, benchmarks/{stage}/{name}.tsv
+    {R}/logs/{stage}/{name}.log, timings/{stage}/{name}.tsv (Snakemake's benchmark: records)
 """
 
 from __future__ import annotations
@@ -137,8 +137,9 @@ def log_file(results: str, stage: str, name: str) -> str:
     return f"{results}/logs/{stage}/{name}.log"
 
 
-def benchmark_file(results: str, stage: str, name: str) -> str:
-    return f"{results}/benchmarks/{stage}/{name}.tsv"
+def timing_file(results: str, stage: str, name: str) -> str:
+    """A job's timing record (what Snakemake's ``benchmark:`` directive writes: wall time, memory)."""
+    return f"{results}/timings/{stage}/{name}.tsv"
 
 
 _EVAL = re.compile(

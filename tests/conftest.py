@@ -63,7 +63,7 @@ def hub_layout(family: str) -> set[str]:
     return set(json.loads((Path(__file__).parent / "fixtures" / "hub_layouts.json").read_text())[family]["groups"])
 
 
-def standin_sizes() -> dict:
+def stand_in_sizes() -> dict:
     """The rehearsal's stand-in sizes: the one place they are set is its overlay."""
     import yaml
 
@@ -72,12 +72,12 @@ def standin_sizes() -> dict:
 
 
 @pytest.fixture(scope="session")
-def standins(tmp_path_factory) -> dict[str, Path]:
+def stand_ins(tmp_path_factory) -> dict[str, Path]:
     """One hub-shaped stand-in per family, at the rehearsal's sizes."""
-    from scale.models.tiny import build_standin
+    from scale.models.tiny import build_stand_in
 
-    root = tmp_path_factory.mktemp("standins")
-    return {family: build_standin(family, root / family, sizes=standin_sizes()) for family in FAMILIES}
+    root = tmp_path_factory.mktemp("stand_ins")
+    return {family: build_stand_in(family, root / family, sizes=stand_in_sizes()) for family in FAMILIES}
 
 
 @pytest.fixture(scope="session")

@@ -51,11 +51,11 @@ def environment() -> dict:
 
 @pytest.mark.slow
 def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_weights_and_counts(
-    standins, synthetic_dir, tmp_path
+    stand_ins, synthetic_dir, tmp_path
 ):
     from scale.train.checkpoints import COMPLETE_FILE
 
-    model = standins["qwen2_5_vl"]
+    model = stand_ins["qwen2_5_vl"]
     train = first_records(synthetic_dir, "scienceqa", 8, tmp_path)
     straight = subprocess.run(command(model, train, tmp_path / "straight"), env=environment(), capture_output=True,
                               text=True)

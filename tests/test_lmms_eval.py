@@ -25,10 +25,10 @@ def test_file(synthetic_dir):
 
 
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
-    from scale.models.tiny import build_standin
+def stand_in(tmp_path_factory):
+    from scale.models.tiny import build_stand_in
 
-    return build_standin("qwen2_5_vl", tmp_path_factory.mktemp("standin") / "qwen2_5_vl",
+    return build_stand_in("qwen2_5_vl", tmp_path_factory.mktemp("stand_in") / "qwen2_5_vl",
                          sizes={"hidden_size": 32, "intermediate_size": 64, "num_layers": 1, "num_heads": 2,
                                 "num_kv_heads": 1, "vision_hidden_size": 32, "vision_layers": 1, "vision_heads": 2})
 
@@ -37,9 +37,9 @@ def cell(root: Path, name: str) -> Path:
     return root / "eval" / name / "iconqa" / "sft" / "seed0" / "predictions.jsonl"
 
 
-@pytest.mark.parametrize("family", ["gemma3", "llava_next", "qwen2_5_vl standin"])
-def test_lmms_eval_gives_the_hf_backends_predictions_and_metrics(tiny_models, standin, test_file, tmp_path, family):
-    model = standin if family.endswith("standin") else tiny_models[family]
+@pytest.mark.parametrize("family", ["gemma3", "llava_next", "qwen2_5_vl stand-in"])
+def test_lmms_eval_gives_the_hf_backends_predictions_and_metrics(tiny_models, stand_in, test_file, tmp_path, family):
+    model = stand_in if family.endswith("stand-in") else tiny_models[family]
     paths = {}
     for backend in ("hf", "lmms_eval"):
         paths[backend] = evaluate(model, test_file, cell(tmp_path / backend, "m"), backend=backend, **SETTINGS)

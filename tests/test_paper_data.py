@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scale.data.benchmarks import convert_test_set
 from scale.data.records import read_records
 from scale.data.stats import imbalance_stats
+from scale.data.test_sets import convert_test_set
 from scale.data.visionr1 import FilterError, filter_visionr1, source_of, split_question
 
 FIXTURES = Path(__file__).parent / "fixtures" / "visionr1"

@@ -84,7 +84,7 @@ def test_an_unlabelled_iconqa_split_stops_before_anything_is_written(tmp_path):
     import datasets
     from PIL import Image
 
-    from scale.data.benchmarks import UnlabelledTestSetError, convert_test_set
+    from scale.data.test_sets import UnlabelledTestSetError, convert_test_set
 
     rows = datasets.Dataset.from_dict({
         "question_id": ["1", "2"], "question": ["How many?", "Which?"], "choices": ["", "a,b"],
@@ -97,7 +97,7 @@ def test_an_unlabelled_iconqa_split_stops_before_anything_is_written(tmp_path):
 
 
 def test_test_sets_reach_the_converter_from_their_saved_folder(tmp_path):
-    from scale.data.benchmarks import convert_test_set, load_rows
+    from scale.data.test_sets import convert_test_set, load_rows
     from scale.hub import fetch_test_set
 
     fetch_test_set("scienceqa", {"source": "lmms-lab/ScienceQA"}, tmp_path / "saved", stand_in={"rows": 4})
@@ -215,32 +215,32 @@ def test_activation_recomputation_is_the_configs_choice_not_trls_default(tmp_pat
 # --- stock chat templates: the real checkpoints' templates carry no generation markers ----------
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_standins_carry_the_stock_template_byte_for_byte(standins, family):
+def test_stand_ins_carry_the_stock_template_byte_for_byte(stand_ins, family):
     from importlib import resources
 
     from scale.models.families import load_processor
 
     stock = resources.files("trl").joinpath("chat_templates", f"{family}.jinja").read_text()
-    assert load_processor(standins[family]).chat_template == stock
+    assert load_processor(stand_ins[family]).chat_template == stock
     assert "{% generation %}" not in stock and "{%- generation" not in stock
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_standins_store_the_weight_names_of_the_hub_checkpoint(standins, family):
+def test_stand_ins_store_the_weight_names_of_the_hub_checkpoint(stand_ins, family):
     from conftest import hub_layout, model_tensors, weight_groups
 
-    assert weight_groups(model_tensors(standins[family])) == hub_layout(family)
+    assert weight_groups(model_tensors(stand_ins[family])) == hub_layout(family)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_a_standin_loads_through_transformers_conversion_and_saves_the_hub_names_back(standins, family, tmp_path):
+def test_a_stand_in_loads_through_transformers_conversion_and_saves_the_hub_names_back(stand_ins, family, tmp_path):
     from scale.models.families import load_model
 
     from conftest import model_tensors
 
-    model, info = load_model(standins[family], output_loading_info=True)
+    model, info = load_model(stand_ins[family], output_loading_info=True)
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
-    stored = model_tensors(standins[family])
+    stored = model_tensors(stand_ins[family])
     if family != "qwen2_5_vl":  # the towers' module names have no vision_model level: the load renamed them
         assert any(k.startswith("vision_tower.vision_model.") for k in stored)
         assert not any(".vision_model." in name for name, _ in model.named_parameters())
@@ -249,12 +249,12 @@ def test_a_standin_loads_through_transformers_conversion_and_saves_the_hub_names
     assert saved.keys() == stored.keys() and all(torch.equal(saved[k], stored[k]) for k in stored)
 
 
-def test_the_gemma3_standin_holds_newline_runs_as_single_tokens_as_vllm_looks_them_up(standins):
+def test_the_gemma3_stand_in_holds_newline_runs_as_single_tokens_as_vllm_looks_them_up(stand_ins):
     from PIL import Image
 
     from scale.models.families import load_processor
 
-    processor = load_processor(standins["gemma3"])
+    processor = load_processor(stand_ins["gemma3"])
     vocab = processor.tokenizer.get_vocab()
     newlines = [vocab["\n" * n] for n in range(1, 5)]  # what vLLM's Gemma 3 processor reads by string
     assert len(set(newlines)) == 4
@@ -264,10 +264,10 @@ def test_the_gemma3_standin_holds_newline_runs_as_single_tokens_as_vllm_looks_th
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_standin_text_heads_have_a_size_vllms_cpu_attention_takes(standins, family):
+def test_stand_in_text_heads_have_a_size_vllms_cpu_attention_takes(stand_ins, family):
     from transformers import AutoConfig
 
-    text = AutoConfig.from_pretrained(standins[family]).get_text_config()
+    text = AutoConfig.from_pretrained(stand_ins[family]).get_text_config()
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
     assert head_dim in (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 
@@ -281,12 +281,12 @@ def one_sample(synthetic_dir):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_a_stock_template_trains_on_exactly_the_response_tokens(standins, synthetic_dir, family):
+def test_a_stock_template_trains_on_exactly_the_response_tokens(stand_ins, synthetic_dir, family):
     from scale.models.families import load_processor
     from scale.segments import Segment
     from scale.train.collate import SegmentCollator, response_segments, training_chat_template
 
-    processor = load_processor(standins[family])
+    processor = load_processor(stand_ins[family])
     record, example = one_sample(synthetic_dir)
     stock = SegmentCollator(processor=processor, assistant_only_loss=True)([dict(example)])
     assert (stock["labels"] == -100).all()  # the defect: without markers nothing is trained on
@@ -302,17 +302,17 @@ def test_a_stock_template_trains_on_exactly_the_response_tokens(standins, synthe
     assert (batch["segments"][0][labelled] != int(Segment.IGNORE)).all()
 
 
-def test_a_template_trl_cannot_mark_is_refused(standins):
+def test_a_template_trl_cannot_mark_is_refused(stand_ins):
     from scale.models.families import load_processor
     from scale.train.collate import ChatTemplateError, training_chat_template
 
-    processor = load_processor(standins["qwen2_5_vl"])
+    processor = load_processor(stand_ins["qwen2_5_vl"])
     processor.chat_template = processor.chat_template.replace("helpful", "useful")
     with pytest.raises(ChatTemplateError, match="generation"):
         training_chat_template(processor)
 
 
-def test_a_global_batch_without_target_tokens_stops_training(standins, synthetic_dir, tmp_path):
+def test_a_global_batch_without_target_tokens_stops_training(stand_ins, synthetic_dir, tmp_path):
     from scale.data.records import read_items
     from scale.models.families import load_model, load_processor
     from scale.prompts import training_messages
@@ -321,11 +321,11 @@ def test_a_global_batch_without_target_tokens_stops_training(standins, synthetic
     from scale.train.sft import NoTargetTokensError, ScaleSFTTrainer, sft_config
 
     items = read_items(synthetic_dir / "scienceqa" / "train.jsonl")[:4]
-    processor = load_processor(standins["gemma3"])
+    processor = load_processor(stand_ins["gemma3"])
     dataset = runs.conversation_dataset([r for r, _ in items], runs.load_images(items), training_messages)
     collator = SegmentCollator(processor=processor, assistant_only_loss=True)  # the stock template, unmarked
     args = sft_config(tmp_path / "run", {"max_steps": 1, "per_device_train_batch_size": 2, "disable_tqdm": True}, 0)
-    trainer = ScaleSFTTrainer(model=load_model(standins["gemma3"], dtype=torch.float32), args=args,
+    trainer = ScaleSFTTrainer(model=load_model(stand_ins["gemma3"], dtype=torch.float32), args=args,
                               train_dataset=dataset, processing_class=processor, data_collator=collator)
     with pytest.raises(NoTargetTokensError, match="no response token carries a label"):
         trainer.train()
@@ -338,8 +338,8 @@ def test_a_training_and_a_test_record_of_one_question_render_one_prompt(tmp_path
 
     from PIL import Image
 
-    from scale.data.benchmarks import convert_test_set
     from scale.data.records import read_records
+    from scale.data.test_sets import convert_test_set
     from scale.data.visionr1 import filter_visionr1
     from scale.prompts import prompt_messages
 

@@ -105,18 +105,20 @@ def test_significance_pools_seeds_and_matches_hand_values(tmp_path):
     assert row["ci_low"] <= 15.0 <= row["ci_high"]
 
 
-def test_cost_table_reads_benchmarks_and_computes_the_pipeline_ratio(tmp_path):
-    runs, benchmarks = [], []
+def test_cost_table_reads_timing_records_and_computes_the_pipeline_ratio(tmp_path):
+    from scale import layout
+
+    runs, timings = [], []
     for variant, seconds in (("sft", 10.0), ("scale_sft", 12.0), ("grpo", 50.0), ("scale_grpo", 55.0)):
         run = tmp_path / "runs" / "m" / "d" / variant / "seed0" / "run.json"
         run.parent.mkdir(parents=True)
         run.write_text(json.dumps({"train_tokens": 1000, "steps": 5}))
         runs.append(run)
-        bench = tmp_path / "benchmarks" / "train" / f"m-d-{variant}-seed0.tsv"
-        bench.parent.mkdir(parents=True, exist_ok=True)
-        bench.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:10\t100\n")
-        benchmarks.append(bench)
-    table = write_cost(runs, benchmarks, tmp_path / "cost.csv")
+        timing = Path(layout.timing_file(str(tmp_path), "train", layout.run_name("m", "d", variant, 0)))
+        timing.parent.mkdir(parents=True, exist_ok=True)
+        timing.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:10\t100\n")
+        timings.append(timing)
+    table = write_cost(runs, timings, tmp_path / "cost.csv")
     assert table["scale_sft_over_sft_plus_grpo"].iloc[0] == pytest.approx(12.0 / 60.0)
     assert set(table["train_tokens"]) == {1000}
 

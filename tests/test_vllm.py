@@ -38,9 +38,9 @@ def run_in_vllm_env(*args: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
-def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(standins, synthetic_dir, tmp_path, family):
+def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(stand_ins, synthetic_dir, tmp_path, family):
     train = first_records(synthetic_dir, "iconqa", 8, tmp_path)
-    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(standins[family]), str(train),
+    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(stand_ins[family]), str(train),
                                        str(tmp_path / "run")).splitlines()[-1])
     assert found["weights_moved"] and found["moved"]
     towers = [n for n in found["compared"] if "vision" in n or "visual" in n]
@@ -50,13 +50,13 @@ def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(standin
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
-def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(standins, synthetic_dir, tmp_path, family):
+def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(stand_ins, synthetic_dir, tmp_path, family):
     from scale.data.records import read_items
     from scale.eval.generate import hf_generate
 
     test = synthetic_dir / "scienceqa" / "test.jsonl"
-    hf = hf_generate(standins[family], read_items(test), batch_size=4, max_new_tokens=12, progress=False)
-    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(standins[family]), "--test", str(test),
+    hf = hf_generate(stand_ins[family], read_items(test), batch_size=4, max_new_tokens=12, progress=False)
+    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(stand_ins[family]), "--test", str(test),
                     "--backend", "vllm", "--batch-size", "4", "--max-new-tokens", "12", "--out",
                     str(tmp_path / "predictions.jsonl"))
     from scale.eval.predictions import read_predictions

@@ -7,7 +7,7 @@ the real tokenizers, so BPE splits and merges them), and a chat template shaped
 like the family's own. The result reloads with ``AutoProcessor`` /
 ``AutoModelForImageTextToText`` from the directory, ``local_files_only=True``.
 
-A *hub-shaped stand-in* (``build_standin``) is the same tiny build laid out as
+A *hub-shaped stand-in* (``build_stand_in``) is the same tiny build laid out as
 the real checkpoint is, in everything code reads: the family's stock chat
 template, byte-identical to the hub's (TRL ships copies, which is how
 ``get_training_chat_template`` recognises them); the checkpoint's special tokens
@@ -323,20 +323,20 @@ def build_tiny(
     return out_dir
 
 
-STANDIN_DATA = dict(n=64, seed=0, image_size=30, think_ratio=4)  # per dataset and split
+STAND_IN_DATA = dict(n=64, seed=0, image_size=30, think_ratio=4)  # per dataset and split
 
 
-def standin_corpus() -> list[str]:
+def stand_in_corpus() -> list[str]:
     """Texts a stand-in's tokenizer learns: synthetic questions and traces of both benchmarks (the
     fixtures are made of them) and the instruction; byte-level BPE still covers any other text."""
     from scale.data.synthetic import generate
 
     records = [record for dataset in ("scienceqa", "iconqa") for split in ("train", "test")
-               for record, _ in generate(dataset, split, **STANDIN_DATA)]
+               for record, _ in generate(dataset, split, **STAND_IN_DATA)]
     return tokenizer_corpus(records)
 
 
-def warm_up_standin(model_dir: str | Path, training: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
+def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
     """Train a stand-in briefly, in place, on synthetic responses in the paper's format (the traces its
     tokenizer learnt), so that what it samples differs in reward and GRPO has something to learn from.
 
@@ -353,8 +353,8 @@ def warm_up_standin(model_dir: str | Path, training: Mapping[str, Any], seed: in
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         # the shortest traces (one survey, then the answer): a whole response fits a short completion budget
-        files = [write_split(work / dataset, dataset, "train", STANDIN_DATA["n"], STANDIN_DATA["seed"],
-                             STANDIN_DATA["image_size"], think_ratio=1)
+        files = [write_split(work / dataset, dataset, "train", STAND_IN_DATA["n"], STAND_IN_DATA["seed"],
+                             STAND_IN_DATA["image_size"], think_ratio=1)
                  for dataset in ("scienceqa", "iconqa")]
         summary = train_sft(model_dir, files, work / "run", loss="ce", training=dict(training), seed=seed)
         for file in (work / "run" / "model").iterdir():
@@ -362,13 +362,13 @@ def warm_up_standin(model_dir: str | Path, training: Mapping[str, Any], seed: in
     return {k: summary[k] for k in ("steps", "train_loss", "samples_trained")}
 
 
-def build_standin(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
+def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
                   warmup: Mapping[str, Any] | None = None) -> Path:
     """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template,
     warmed up on the paper's response format when ``warmup`` (SFT training settings) is given."""
-    out_dir = build_tiny(family, out_dir, standin_corpus(), seed=seed, sizes=sizes, hub_shaped=True)
+    out_dir = build_tiny(family, out_dir, stand_in_corpus(), seed=seed, sizes=sizes, hub_shaped=True)
     if warmup:
         record = json.loads((out_dir / "tiny_build.json").read_text())
-        record["warmup"] = {"training": dict(warmup), **warm_up_standin(out_dir, warmup, seed)}
+        record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(out_dir, warmup, seed)}
         (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out_dir

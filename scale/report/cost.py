@@ -1,6 +1,6 @@
 """What each pipeline costs: wall time and trained tokens per training run, and the paper's 1/7 claim.
 
-Wall time comes from Snakemake's ``benchmark:`` files (``s`` column), tokens
+Wall time comes from the timing records Snakemake's ``benchmark:`` directive writes (``s`` column), tokens
 from each run's ``run.json``. Per row and seed: time(SCALe-SFT) / (time(SFT) + time(GRPO)).
 """
 
@@ -15,10 +15,10 @@ import pandas as pd
 from scale.layout import parse_run_path
 
 
-def cost_table(run_summaries: Iterable[str | Path], benchmark_files: Iterable[str | Path]) -> pd.DataFrame:
+def cost_table(run_summaries: Iterable[str | Path], timing_files: Iterable[str | Path]) -> pd.DataFrame:
     """One row per training run: model, dataset, variant, seed, wall_seconds, train_tokens."""
     seconds = {}
-    for path in benchmark_files:
+    for path in timing_files:
         name = Path(path).stem  # {model}-{dataset}-{variant}-seed{seed}
         seconds[name] = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
     rows = []
@@ -27,7 +27,7 @@ def cost_table(run_summaries: Iterable[str | Path], benchmark_files: Iterable[st
         summary = json.loads(Path(path).read_text())
         key = f"{cell['model']}-{cell['dataset']}-{cell['variant']}-seed{cell['seed']}"
         if key not in seconds:
-            raise ValueError(f"no benchmark file for run {key}")
+            raise ValueError(f"no timing record for run {key}")
         rows.append({**cell, "wall_seconds": seconds[key], "train_tokens": summary.get("train_tokens"),
                      "steps": summary.get("steps")})
     return pd.DataFrame(rows).sort_values(["model", "dataset", "variant", "seed"]).reset_index(drop=True)
@@ -40,8 +40,8 @@ def pipeline_ratios(costs: pd.DataFrame) -> pd.DataFrame:
     return ratios.reset_index()
 
 
-def write_cost(run_summaries, benchmark_files, out_csv) -> pd.DataFrame:
-    costs = cost_table(run_summaries, benchmark_files)
+def write_cost(run_summaries, timing_files, out_csv) -> pd.DataFrame:
+    costs = cost_table(run_summaries, timing_files)
     table = costs.merge(pipeline_ratios(costs), on=["model", "dataset", "seed"], how="left")
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_csv, index=False, float_format="%.4f")
