@@ -138,7 +138,7 @@ def grpo_settings(wildcards):
 
 
 def grpo_init_model(wildcards):
-    init = config["variants"][wildcards.grpo_variant]["init"]
+    init = scale_config.variants(config)[wildcards.grpo_variant]["init"]
     return layout.run_model_dir(
         R, wildcards.model, wildcards.dataset, init, wildcards.seed
     )

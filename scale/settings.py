@@ -120,9 +120,11 @@ def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapp
         yield "sft", "stand_ins/models/warmup", config["stand_ins"]["models"]["warmup"]
     for stage in ("sft", "grpo"):
         yield stage, f"{stage}/training", config[stage]["training"]
-    for name, variant in config["variants"].items():
+    from scale.config import stage_of, variants
+
+    for name, variant in variants(config).items():
         if "training" in variant:
-            yield variant["stage"], f"variants/{name}/training", variant["training"]
+            yield stage_of(name), f"variants/{name}/training", variant["training"]
 
 
 def check_settings(config: Mapping[str, Any]) -> None:
@@ -131,7 +133,9 @@ def check_settings(config: Mapping[str, Any]) -> None:
         check_training(stage, where, training)
     for stage in ("sft", "grpo"):
         check_lora(f"{stage}/lora", config[stage].get("lora"))
-    for name, variant in config["variants"].items():
+    from scale.config import variants
+
+    for name, variant in variants(config).items():
         for weight in ("w_think", "w_answer"):
             if weight in variant:
                 check_schedule(f"variants/{name}/{weight}", variant[weight])

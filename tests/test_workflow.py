@@ -78,10 +78,21 @@ def test_cross_field_rules_are_checked(tmp_path):
     from scale.config import ConfigError, validate_config
 
     config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
-    config["variants"]["grpo"]["init"] = "sft_fw"
-    del config["variants"]["sft_fw"]
-    with pytest.raises(ConfigError, match="variants/grpo/init"):
+    config["variants"] = {"grpo": {"init": "sft_fw"}, "sft_fw": None}  # FW dropped, GRPO still starting from it
+    with pytest.raises(ConfigError, match="variants/grpo/init: no variant 'sft_fw'"):
         validate_config(config)
+    config["variants"] = {"scale_sft": None}
+    with pytest.raises(ConfigError, match="variants/scale_sft: Tables 1 and 2 need it"):
+        validate_config(config)
+
+
+def test_the_papers_variants_are_every_configs_unless_it_overrides_them():
+    from scale.config import DEFAULT_VARIANTS, variants
+
+    for config_file in ("config.yaml", "configs/ci.yaml", "configs/paper.yaml"):
+        assert variants(load_config(REPO / config_file)) == DEFAULT_VARIANTS, config_file
+    overridden = variants({"variants": {"scale_sft": {"w_answer": 2.0}, "grpo_fw": None}})
+    assert overridden["scale_sft"] == {**DEFAULT_VARIANTS["scale_sft"], "w_answer": 2.0} and "grpo_fw" not in overridden
 
 
 @pytest.mark.parametrize("configs", [[], ["configs/paper.yaml"], ["configs/paper.yaml", "configs/rehearsal.yaml"]],
@@ -144,7 +155,7 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
         assert caption in page, caption
 
     changed = yaml.safe_load(config_path.read_text())
-    changed["variants"]["scale_sft"]["w_think"]["start"] = 3.0
+    changed["variants"] = {"scale_sft": {"w_think": {"start": 3.0, "end": 1.0, "kind": "cosine"}}}
     changed_path = tmp_path / "changed.yaml"
     changed_path.write_text(yaml.safe_dump(changed))
     plan = snakemake("-n", "--configfile", str(changed_path), "--directory", str(tmp_path)).stdout
@@ -163,7 +174,7 @@ def test_a_variant_can_override_its_stage_training_settings():
     from scale.config import grpo_spec, sft_spec
 
     config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
-    config["variants"]["scale_sft"]["training"] = {"learning_rate": 0.5}
+    config["variants"] = {"scale_sft": {"training": {"learning_rate": 0.5}}}
     assert sft_spec(config, "scale_sft")["training"]["learning_rate"] == 0.5
     assert sft_spec(config, "sft")["training"]["learning_rate"] == config["sft"]["training"]["learning_rate"]
     assert grpo_spec(config, "grpo")["training"] == config["grpo"]["training"]
