@@ -33,6 +33,8 @@ shell.prefix(
     f"export PYTHONPATH={shlex.quote(str(PROJECT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
     "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
     'scale() {{ python -m scale.cli "$@"; }}; '
+    # the fetch rules' one way back onto the hub (they run on the login node)
+    'hub_online() {{ HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 "$@"; }}; '
 )
 
 R = config["results_dir"]

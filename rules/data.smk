@@ -39,7 +39,7 @@ else:
             root=output_dir,
             stand_in=stand_in("visionr1"),
         shell:
-            "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale download-visionr1 --repo-id {params.repo_id} --stand-in {params.stand_in:q} "
+            "hub_online scale download-visionr1 --repo-id {params.repo_id} --stand-in {params.stand_in:q} "
             "--out {params.root} > {log} 2>&1"
 
     rule fetch_test_set:
@@ -53,7 +53,7 @@ else:
             settings=test_source_settings,
             stand_in=stand_in("test_sets"),
         shell:
-            "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale fetch-test-set --dataset {wildcards.dataset} --spec {params.settings:q} "
+            "hub_online scale fetch-test-set --dataset {wildcards.dataset} --spec {params.settings:q} "
             "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
 
     rule prepare_train_set:

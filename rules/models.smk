@@ -18,7 +18,7 @@ rule fetch_checkpoint:
         family=model_family,
         stand_in=stand_in("models"),
     shell:
-        "HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 scale fetch-checkpoint --checkpoint {params.checkpoint} --family {params.family} "
+        "hub_online scale fetch-checkpoint --checkpoint {params.checkpoint} --family {params.family} "
         "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
 
 

@@ -179,3 +179,11 @@ def test_a_variant_can_override_its_stage_training_settings():
     assert sft_spec(config, "sft")["training"]["learning_rate"] == config["sft"]["training"]["learning_rate"]
     assert grpo_spec(config, "grpo")["training"] == config["grpo"]["training"]
     assert config["sft"]["training"].get("learning_rate") != 0.5, "the stage settings must not be mutated"
+
+
+def test_the_schema_names_the_variants_scale_config_defines():
+    """The schema cannot import them, so it states the variant names again; this keeps the two one list."""
+    from scale.config import schema
+
+    patterns = schema()["properties"]["variants"]["patternProperties"]
+    assert set(patterns) == {f"^({'|'.join(SFT_VARIANTS)})$", f"^({'|'.join(GRPO_VARIANTS)})$"}
