@@ -44,7 +44,8 @@ def test_every_job_imports_scale_from_this_checkout_and_runs_with_the_hub_offlin
     # a real job: its command sees the checkout on PYTHONPATH, `scale` as the module, the hub offline
     rule = "rule probe:\n    output: 'probe.txt'\n    shell: 'type scale > {output}; python -c \"import os, scale; " \
            "print(scale.__file__, os.environ[\\'HF_HUB_OFFLINE\\'])\" >> {output}; " \
-           "hub_online python -c \"import os; print(\\'fetch\\', os.environ[\\'HF_HUB_OFFLINE\\'], os.environ[\\'HF_DATASETS_OFFLINE\\'])\" >> {output}'\n"
+           "hub_online python -c \"import os; print(\\'fetch\\', os.environ[\\'HF_HUB_OFFLINE\\'], " \
+           "os.environ[\\'HF_DATASETS_OFFLINE\\'])\" >> {output}'\n"
     workflow = REPO / "rules" / "common.smk"
     snakefile = tmp_path / "probe.smk"
     snakefile.write_text(f"configfile: '{REPO}/configs/ci.yaml'\ninclude: '{workflow}'\n{rule}")
