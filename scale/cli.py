@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"],
                      help="the checkpoint's family (what a stand-in is built as)")
     sub.add_argument("--stand-in", type=_json, default=None,
-                     help="rehearsal: tiny sizes of a hub-shaped stand-in as JSON (null: download)")
+                     help="rehearsal: a hub-shaped stand-in's JSON settings, {sizes, warmup} (null: download)")
     sub.add_argument("--out", required=True, help="folder for the checkpoint's files")
 
     sub = command("fetch-test-set", cmd_fetch_test_set,
