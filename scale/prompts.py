@@ -30,7 +30,10 @@ def question_text(record: dict) -> str:
 
 
 def prompt_messages(record: dict) -> list[dict[str, Any]]:
-    """The user turn as a conversation, with an image part when the record has a picture."""
+    """The user turn as a conversation: an image part and a text part when the record has a picture, else
+    the text alone as a string (what text models' templates, Qwen2.5's among them, read)."""
+    if not record.get("image"):
+        return [{"role": "user", "content": question_text(record)}]
     content: list[dict[str, Any]] = []
     if record.get("image"):
         content.append({"type": "image"})
@@ -41,6 +44,8 @@ def prompt_messages(record: dict) -> list[dict[str, Any]]:
 def training_messages(record: dict, response: str | None = None) -> list[dict[str, Any]]:
     """The user turn plus the assistant's response (the record's own unless one is given)."""
     response = record["response"] if response is None else response
+    if not record.get("image"):
+        return prompt_messages(record) + [{"role": "assistant", "content": response}]
     return prompt_messages(record) + [
         {"role": "assistant", "content": [{"type": "text", "text": response}]}
     ]

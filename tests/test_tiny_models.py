@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from scale.models.families import FAMILIES, family_of, get_family, load_model, load_processor
+from scale.models.families import VLM_FAMILIES, family_of, get_family, load_model, load_processor
 from scale.models.tiny import TinySizes, build_tiny
 from scale.prompts import prompt_messages, training_messages
 
-FAMILY_NAMES = sorted(FAMILIES)
+FAMILY_NAMES = sorted(VLM_FAMILIES)  # the text family: tests/test_text_models.py
 
 
 @pytest.fixture(scope="module")

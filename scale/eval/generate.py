@@ -15,6 +15,7 @@ from typing import Iterable
 from scale.data.records import load_image, read_items
 from scale.data.stats import token_counter
 from scale.eval.predictions import prediction, prompt_fields, write_predictions
+from scale.models.families import tokenizer_of
 from scale.prompts import prompt_messages
 
 BACKENDS = ("hf", "vllm", "lmms_eval")
@@ -53,7 +54,7 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
-    tokenizer = processor.tokenizer
+    tokenizer = tokenizer_of(processor)
     prompts = prompt_texts(processor, items)
     count_tokens = token_counter(tokenizer)
     lengths = [count_tokens(p) for p in prompts]
@@ -64,10 +65,10 @@ def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16,
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
         images = [load_image(*items[i]) for i in batch]
+        # one list per sample (Gemma 3 insists); a text-only batch passes none, and a text model takes no images
+        pictures = {"images": [[im] if im is not None else [] for im in images] if any(images) else None}
         inputs = processor(
-            text=[prompts[i] for i in batch],
-            # one list per sample (Gemma 3 insists); a text-only batch passes none
-            images=[[im] if im is not None else [] for im in images] if any(images) else None,
+            text=[prompts[i] for i in batch], **(pictures if processor is not tokenizer else {}),
             padding=True, padding_side="left", return_tensors="pt", add_special_tokens=False,
         ).to(device)
         with torch.inference_mode():
@@ -90,7 +91,7 @@ def vllm_prompts(processor, items: list[tuple[dict, Path]]) -> list[dict]:
     picture; vLLM expands the placeholders as the family's processor does."""
     requests = []
     for (record, data_dir), text in zip(items, prompt_texts(processor, items)):
-        request = {"prompt_token_ids": processor.tokenizer(text, add_special_tokens=False)["input_ids"]}
+        request = {"prompt_token_ids": tokenizer_of(processor)(text, add_special_tokens=False)["input_ids"]}
         image = load_image(record, data_dir)
         if image is not None:
             request["multi_modal_data"] = {"image": image}
@@ -109,10 +110,10 @@ def vllm_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 1
     from vllm import LLM, SamplingParams  # the vLLM envs only
 
     processor = load_processor(model_dir)
-    tokenizer = processor.tokenizer
+    tokenizer = tokenizer_of(processor)
     stop_ids = stop_ids_of(model_dir)
-    llm = LLM(model=str(model_dir), max_num_seqs=batch_size, limit_mm_per_prompt={"image": 1}, seed=0,
-              **vllm_cpu.engine_kwargs())
+    pictures = {} if processor is tokenizer else {"limit_mm_per_prompt": {"image": 1}}
+    llm = LLM(model=str(model_dir), max_num_seqs=batch_size, seed=0, **pictures, **vllm_cpu.engine_kwargs())
     sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop_token_ids=sorted(stop_ids),
                               detokenize=False)  # decoded below, as the hf backend decodes
     outputs = llm.generate(vllm_prompts(processor, items), sampling)

@@ -1,8 +1,10 @@
-"""What the rest of the code must know about each of the paper's three VLM families.
+"""What the rest of the code must know about each model family: the paper's three VLMs, and text-only
+causal LMs (Qwen2.5), which take the same stages with records that carry no picture.
 
-Loading goes through ``AutoProcessor`` / ``AutoModelForImageTextToText`` (from a
-local directory or a hub id, ``trust_remote_code`` off), so the tiny builds and
-the real checkpoints take the same path.
+Loading goes through ``AutoProcessor`` / ``AutoModelForImageTextToText`` for a VLM and ``AutoTokenizer`` /
+``AutoModelForCausalLM`` for a text model (from a local directory or a hub id, ``trust_remote_code`` off),
+so the tiny builds and the real checkpoints take the same path. A text model's "processor" is its
+tokenizer: ``tokenizer_of`` gives the tokenizer of either.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class Family:
     hub_tied_embeddings: bool
     hub_plain_tokens: tuple[str, ...] = ()
     lora_target_modules: str = LANGUAGE_LORA_TARGETS
+    modality: str = "image"  # "image": a VLM reading a picture and text; "text": a causal LM reading text
+
+    @property
+    def is_text(self) -> bool:
+        return self.modality == "text"
 
 
 FAMILIES: dict[str, Family] = {
@@ -103,7 +110,34 @@ FAMILIES: dict[str, Family] = {
         hub_special_tokens=("<unk>", "<s>", "</s>", "<image>"),
         hub_tied_embeddings=False,
     ),
+    # Qwen2.5 Instruct (0.5B-72B): a text-only causal LM whose chat format Qwen2.5-VL shares. Its stored
+    # weights are its module names (no conversion mapping); the 0.5B, 1.5B and 3B tie their head.
+    "qwen2_5": Family(
+        name="qwen2_5",
+        model_type="qwen2",
+        model_class="Qwen2ForCausalLM",
+        processor_class="Qwen2Tokenizer",  # what AutoTokenizer gives for model_type qwen2
+        image_markup="",
+        end_of_turn="<|im_end|>",
+        user_open="<|im_start|>user\n",
+        user_close="<|im_end|>\n",
+        assistant_open="<|im_start|>assistant\n",
+        bos=None,
+        tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+        token_roles={"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
+                            "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
+                            "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"),
+        hub_tied_embeddings=True,
+        # the tool-call and fill-in-the-middle markers are ordinary added tokens in the real vocabulary
+        hub_plain_tokens=("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+                          "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"),
+        lora_target_modules=r".*layers.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
+        modality="text",
+    ),
 }
+VLM_FAMILIES = tuple(name for name, family in FAMILIES.items() if not family.is_text)
+TEXT_FAMILIES = tuple(name for name, family in FAMILIES.items() if family.is_text)
 
 
 def get_family(name: str) -> Family:
@@ -162,17 +196,25 @@ def chat_template(family: Family) -> str:
 
 
 def load_processor(path: str | Path, local_files_only: bool = False):
-    from transformers import AutoProcessor
+    """The family's processor, or a text model's tokenizer."""
+    from transformers import AutoProcessor, AutoTokenizer
 
-    return AutoProcessor.from_pretrained(str(path), local_files_only=local_files_only, trust_remote_code=False)
+    loader = AutoTokenizer if family_of(path, local_files_only).is_text else AutoProcessor
+    return loader.from_pretrained(str(path), local_files_only=local_files_only, trust_remote_code=False)
 
 
 def load_model(path: str | Path, dtype=None, local_files_only: bool = False, **kwargs):
-    from transformers import AutoModelForImageTextToText
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
-    return AutoModelForImageTextToText.from_pretrained(
+    loader = AutoModelForCausalLM if family_of(path, local_files_only).is_text else AutoModelForImageTextToText
+    return loader.from_pretrained(
         str(path), dtype=dtype, local_files_only=local_files_only, trust_remote_code=False, **kwargs
     )
+
+
+def tokenizer_of(processor):
+    """The tokenizer of a VLM's processor, or a text model's tokenizer itself."""
+    return getattr(processor, "tokenizer", processor)
 
 
 def family_of(path: str | Path, local_files_only: bool = False) -> Family:

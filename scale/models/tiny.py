@@ -1,11 +1,12 @@
-"""Tiny, randomly initialised models of the paper's three architectures, built offline.
+"""Tiny, randomly initialised models of the paper's three VLM architectures and of Qwen2.5 (text only), built offline.
 
 Each build is the family's real model class from its config class at small
 sizes, the family's real processor and image-processor classes, a byte-level
 BPE tokenizer trained here on the synthetic corpus (tags stay plain text, as in
 the real tokenizers, so BPE splits and merges them), and a chat template shaped
 like the family's own. The result reloads with ``AutoProcessor`` /
-``AutoModelForImageTextToText`` from the directory, ``local_files_only=True``.
+``AutoModelForImageTextToText`` (a text family: ``AutoTokenizer`` / ``AutoModelForCausalLM``) from the
+directory, ``local_files_only=True``.
 
 A *hub-shaped stand-in* (``build_stand_in``) is the same tiny build laid out as
 the real checkpoint is, in everything code reads: the family's stock chat
@@ -143,6 +144,12 @@ def _llava_next_processor(tokenizer, sizes: TinySizes, template: str):
     )
 
 
+def _text_tokenizer(tokenizer, sizes: TinySizes, template: str):
+    """A text model's "processor": its tokenizer, carrying the chat template."""
+    tokenizer.chat_template = template
+    return tokenizer
+
+
 def _gemma_tokens_per_image(sizes: TinySizes) -> int:
     """A perfect square whose side divides the patch grid (Gemma 3 pools patches into it)."""
     patches = sizes.image_size // 14
@@ -246,10 +253,19 @@ def _llava_next_config(family: Family, ids, sizes: TinySizes, text: dict, vision
     )
 
 
+def _qwen2_5_config(family: Family, ids, sizes: TinySizes, text: dict, vision: dict, tied: dict):
+    from transformers import Qwen2Config
+
+    text.update(eos_token_id=ids(family.end_of_turn), bos_token_id=None, use_sliding_window=False,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    return Qwen2Config(**text, **tied)
+
+
 # Each family's processor and config classes take other arguments: one builder of each per family.
 PROCESSOR_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_processor, "gemma3": _gemma3_processor,
-                      "llava_next": _llava_next_processor}
-CONFIG_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_config, "gemma3": _gemma3_config, "llava_next": _llava_next_config}
+                      "llava_next": _llava_next_processor, "qwen2_5": _text_tokenizer}
+CONFIG_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_config, "gemma3": _gemma3_config, "llava_next": _llava_next_config,
+                   "qwen2_5": _qwen2_5_config}
 
 
 def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
@@ -289,7 +305,7 @@ def build_tiny(
     stock chat template and the real checkpoint's special tokens (see the module doc).
     """
     import torch
-    from transformers import AutoModelForImageTextToText, GenerationConfig
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig
 
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
@@ -301,7 +317,7 @@ def build_tiny(
     processor = PROCESSOR_BUILDERS[spec.name](tokenizer, sizes, template)
     config = _model_config(spec, tokenizer, sizes, spec.hub_tied_embeddings if hub_shaped else None)
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_config(config)
+    model = (AutoModelForCausalLM if spec.is_text else AutoModelForImageTextToText).from_config(config)
     if hub_shaped:
         store_in_hub_layout(model)
     end_ids = config.get_text_config().eos_token_id
@@ -324,16 +340,26 @@ def build_tiny(
 
 
 STAND_IN_DATA = dict(n=64, seed=0, image_size=30, think_ratio=4)  # per dataset and split
+# the synthetic benchmarks the fixtures of each modality are made of (scale.data.fixtures)
+STAND_IN_DATASETS = {"image": ("scienceqa", "iconqa"), "text": ("gsm8k", "aqua")}
 
 
-def stand_in_corpus() -> list[str]:
-    """Texts a stand-in's tokenizer learns: synthetic questions and traces of both benchmarks (the
-    fixtures are made of them) and the instruction; byte-level BPE still covers any other text."""
+def _stand_in_records(family: Family, dataset: str, split: str) -> list[dict]:
+    from scale.data import arithmetic
     from scale.data.synthetic import generate
 
-    records = [record for dataset in ("scienceqa", "iconqa") for split in ("train", "test")
-               for record, _ in generate(dataset, split, **STAND_IN_DATA)]
-    return tokenizer_corpus(records)
+    if family.is_text:
+        return list(arithmetic.generate(dataset, split, STAND_IN_DATA["n"], STAND_IN_DATA["seed"],
+                                        STAND_IN_DATA["think_ratio"]))
+    return [record for record, _ in generate(dataset, split, **STAND_IN_DATA)]
+
+
+def stand_in_corpus(family: Family | None = None) -> list[str]:
+    """Texts a stand-in's tokenizer learns: synthetic questions and traces of both benchmarks of its modality
+    (the fixtures are made of them) and the instruction; byte-level BPE still covers any other text."""
+    family = family or get_family("qwen2_5_vl")
+    return tokenizer_corpus([record for dataset in STAND_IN_DATASETS[family.modality] for split in ("train", "test")
+                             for record in _stand_in_records(family, dataset, split)])
 
 
 def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
@@ -348,14 +374,16 @@ def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: i
     import tempfile
 
     from scale.data.synthetic import write_split
+    from scale.models.families import family_of
     from scale.train.sft import train_sft
 
+    modality = family_of(model_dir).modality
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        # the shortest traces (one survey, then the answer): a whole response fits a short completion budget
+        # the shortest traces (one round of steps, then the answer): a whole response fits a short completion budget
         files = [write_split(work / dataset, dataset, "train", STAND_IN_DATA["n"], STAND_IN_DATA["seed"],
                              STAND_IN_DATA["image_size"], think_ratio=1)
-                 for dataset in ("scienceqa", "iconqa")]
+                 for dataset in STAND_IN_DATASETS[modality]]
         summary = train_sft(model_dir, files, work / "run", loss="ce", training=dict(training), seed=seed)
         for file in (work / "run" / "model").iterdir():
             shutil.copy2(file, Path(model_dir) / file.name)
@@ -366,7 +394,8 @@ def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | 
                   warmup: Mapping[str, Any] | None = None) -> Path:
     """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template,
     warmed up on the paper's response format when ``warmup`` (SFT training settings) is given."""
-    out_dir = build_tiny(family, out_dir, stand_in_corpus(), seed=seed, sizes=sizes, hub_shaped=True)
+    out_dir = build_tiny(family, out_dir, stand_in_corpus(get_family(family)), seed=seed, sizes=sizes,
+                         hub_shaped=True)
     if warmup:
         record = json.loads((out_dir / "tiny_build.json").read_text())
         record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(out_dir, warmup, seed)}

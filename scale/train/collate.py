@@ -10,6 +10,10 @@ character offsets. The processor expands image placeholders before the
 response, so segments are computed on the unexpanded text and aligned to the
 right end of each row, where the response sits; the token ids of the aligned
 part are checked to be identical, so a misalignment fails loudly.
+
+Text-only models take TRL's text path: examples are tokenised before training (``text_example``: ids,
+assistant-only labels from the same marked template, segments) and ``TextSegmentCollator``, TRL's
+language-modelling collator, pads the segments with the ids and labels.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling, DataCollatorForVisionLanguageModeling
 
+from scale.models.families import tokenizer_of
 from scale.segments import Segment, token_segments
 
 
@@ -60,7 +65,7 @@ def render(processor, messages: list[dict], chat_template: str | None = None) ->
 def response_segments(processor, messages: list[dict], chat_template: str | None = None) -> tuple[list[int], list[int]]:
     """Token ids and segments of the response tokens (the suffix of the tokenised conversation)."""
     text, response_start = render(processor, messages, chat_template)
-    encoding = processor.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    encoding = tokenizer_of(processor)(text, add_special_tokens=False, return_offsets_mapping=True)
     segments = token_segments(text, encoding["offset_mapping"], response_start)
     first = next(i for i, (_, end) in enumerate(encoding["offset_mapping"]) if end > response_start)
     return encoding["input_ids"][first:], segments[first:]
@@ -83,5 +88,31 @@ class SegmentCollator(DataCollatorForVisionLanguageModeling):
                     "(was the sequence truncated by max_length? such samples must be dropped first)"
                 )
             segments[row, start:end] = torch.tensor(segs)
+        output["segments"] = segments
+        return output
+
+
+def text_example(tokenizer, messages: list[dict], chat_template: str | None = None) -> dict[str, list[int]]:
+    """A text conversation tokenised for training: ``input_ids``, ``labels`` (-100 outside the assistant
+    turns the template marks) and ``segments`` of the response, which must be the sequence's suffix."""
+    encoded = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, chat_template=chat_template,
+                                            return_assistant_tokens_mask=True)
+    input_ids = list(encoded["input_ids"])
+    labels = [t if marked else -100 for t, marked in zip(input_ids, encoded["assistant_masks"])]
+    ids, segs = response_segments(tokenizer, messages, chat_template)
+    if input_ids[len(input_ids) - len(ids):] != ids:
+        raise ValueError("the response tokens do not line up with the chat template's input ids")
+    segments = [int(Segment.IGNORE)] * (len(input_ids) - len(ids)) + list(segs)
+    return {"input_ids": input_ids, "labels": labels, "segments": segments}
+
+
+class TextSegmentCollator(DataCollatorForLanguageModeling):
+    """TRL's text collator (right padding), which also pads ``segments`` with ``Segment.IGNORE``."""
+
+    def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        output = super().torch_call([{k: e[k] for k in ("input_ids", "labels")} for e in examples])
+        segments = torch.full_like(output["input_ids"], int(Segment.IGNORE))
+        for row, example in enumerate(examples):
+            segments[row, : len(example["segments"])] = torch.tensor(example["segments"])
         output["segments"] = segments
         return output

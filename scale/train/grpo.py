@@ -29,18 +29,19 @@ def grpo_trainer_class():
 
 
 def grpo_dataset(items: list[tuple[dict, Path]]):
-    """Columns TRL's GRPOTrainer takes for VLMs: ``prompt`` (conversation), ``image``, ``solution``."""
+    """Columns TRL's GRPOTrainer takes: ``prompt`` (conversation), ``image`` (VLMs: none when no record has a
+    picture, which TRL reads as a text dataset), ``solution``."""
     from datasets import Dataset
 
     from scale.prompts import prompt_messages
     from scale.train.runs import load_images
 
     images = load_images(items)
-    return Dataset.from_dict({
-        "prompt": [prompt_messages(record) for record, _ in items],
-        "image": [found[0] if found else None for found in images],
-        "solution": [record["answer"] for record, _ in items],
-    })
+    columns = {"prompt": [prompt_messages(record) for record, _ in items]}
+    if any(images):
+        columns["image"] = [found[0] if found else None for found in images]
+    columns["solution"] = [record["answer"] for record, _ in items]
+    return Dataset.from_dict(columns)
 
 
 def send_stored_names(trainer) -> None:
@@ -95,7 +96,7 @@ def train_grpo(
     ``weights_moved: false`` and the log's ``frac_reward_zero_std`` shows why.
     """
     from scale.data.records import as_path_list, read_items
-    from scale.models.families import family_of, load_model, load_processor
+    from scale.models.families import family_of, load_model, load_processor, tokenizer_of
     from scale.train import checkpoints, runs
 
     started = time.perf_counter()
@@ -109,7 +110,7 @@ def train_grpo(
 
         vllm_cpu.prepare()  # a no-op on a GPU
     processor = load_processor(model_dir)
-    processor.tokenizer.padding_side = "left"
+    tokenizer_of(processor).padding_side = "left"
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     peft_config = runs.lora_config(lora, family) if lora else None

@@ -100,6 +100,17 @@ def conversation_dataset(records: list[dict], images: list[list], build_messages
     return Dataset.from_dict({"messages": [build_messages(r) for r in records], "images": images})
 
 
+def text_dataset(tokenizer, records: list[dict], build_messages, chat_template: str | None):
+    """A ``datasets.Dataset`` of tokenised text conversations (ids, labels, segments), as TRL's text
+    collator takes them."""
+    from datasets import Dataset
+
+    from scale.train.collate import text_example
+
+    examples = [text_example(tokenizer, build_messages(r), chat_template) for r in records]
+    return Dataset.from_dict({key: [e[key] for e in examples] for key in ("input_ids", "labels", "segments")})
+
+
 def token_lengths(processor, records: list[dict], images: list[list], build_messages, chunk: int = 64) -> list[int]:
     """Each record's tokenised length, image tokens included, as the collator will see it.
 
@@ -114,7 +125,11 @@ def token_lengths(processor, records: list[dict], images: list[list], build_mess
         while stop < len(records) and stop - start < chunk and bool(images[stop]) == with_pictures:
             stop += 1
         texts = [processor.apply_chat_template(build_messages(r), tokenize=False) for r in records[start:stop]]
-        encoded = processor(text=texts, images=images[start:stop] if with_pictures else None, add_special_tokens=False)
+        if hasattr(processor, "tokenizer"):  # a VLM's processor
+            encoded = processor(text=texts, images=images[start:stop] if with_pictures else None,
+                                add_special_tokens=False)
+        else:  # a text model's tokenizer
+            encoded = processor(texts, add_special_tokens=False)
         lengths.extend(len(ids) for ids in encoded["input_ids"])
         start = stop
     return lengths

@@ -151,14 +151,19 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         super().log(logs, start_time)
 
 
-def sft_config(out_dir, training: dict[str, Any], seed: int):
-    """TRL's ``SFTConfig``: completion-only (assistant turns), no packing, then the config's settings."""
+def sft_config(out_dir, training: dict[str, Any], seed: int, text: bool = False):
+    """TRL's ``SFTConfig``: completion-only (assistant turns), no packing, then the config's settings. A text
+    model's examples come tokenised with their labels (``scale.train.collate.text_example``), so TRL
+    prepares nothing and builds no labels of its own."""
     from trl import SFTConfig
 
     from scale.train.runs import trainer_args
 
-    return trainer_args(SFTConfig, out_dir, training, seed, assistant_only_loss=True, packing=False,
-                        disable_tqdm=False)
+    if text:
+        stage = dict(assistant_only_loss=False, dataset_kwargs={"skip_prepare_dataset": True})
+    else:
+        stage = dict(assistant_only_loss=True)
+    return trainer_args(SFTConfig, out_dir, training, seed, packing=False, disable_tqdm=False, **stage)
 
 
 def train_sft(
@@ -192,12 +197,12 @@ def train_sft(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     training = dict(training or {})
-    args = sft_config(out_dir, training, seed)
+    family = family_of(model_dir)
+    args = sft_config(out_dir, training, seed, text=family.is_text)
     schedules = WeightSchedule.from_config(w_think), WeightSchedule.from_config(w_answer)
 
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
-    family = family_of(model_dir)
     if lora:
         model = runs.add_lora(model, lora, family, seed)
 
@@ -210,12 +215,19 @@ def train_sft(
         raise ValueError(f"all {len(items)} training samples are longer than max_length={args.max_length}")
     if dropped:
         print(f"dropped {dropped} of {len(items)} samples longer than max_length={args.max_length}")
-    dataset = runs.conversation_dataset(records, images, training_messages)
+    from scale.train.collate import SegmentCollator, TextSegmentCollator, training_chat_template
 
-    from scale.train.collate import SegmentCollator, training_chat_template
-
-    collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True,
-                               chat_template=training_chat_template(processor))
+    template = training_chat_template(processor)
+    if family.is_text:
+        if any(images):
+            raise ValueError(f"{family.name} is a text model, but {sum(map(bool, images))} training records "
+                             "have a picture")
+        dataset = runs.text_dataset(processor, records, training_messages, template)
+        collator = TextSegmentCollator(pad_token_id=processor.pad_token_id)
+    else:
+        dataset = runs.conversation_dataset(records, images, training_messages)
+        collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True,
+                                   chat_template=template)
     trainer = ScaleSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
         loss=loss, w_think=schedules[0], w_answer=schedules[1],
