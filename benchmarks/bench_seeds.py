@@ -1,6 +1,7 @@
 """The embedded default over several seeds: Tables 1 and 2 as mean ± std, and the paper's claims tested.
 
     python benchmarks/bench_seeds.py [--seeds 0 1 2] [--cores 2] [--results-dir results/seeds]
+    python benchmarks/bench_seeds.py --configfile configs/text.yaml --results-dir results/text_seeds
     (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
 
 Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
@@ -24,9 +25,10 @@ import pandas as pd
 import yaml
 
 from scale.config import load_config
+from scale.data import TEXT_DATASETS
 from scale.report import TABLES
 from scale.report.claims import ALL_ROWS, claims_table
-from scale.report.traces import accuracy_by_qtype, trace_steps
+from scale.report.traces import accuracy_by_qtype, calculation_steps, trace_steps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,8 +86,17 @@ def summarise(results: Path, seeds: list[int], config: dict) -> str:
     parts += ["## Accuracy (%) per question type, pooled over models and seeds", "",
               markdown(by_qtype.pivot(index=["dataset", "qtype"], columns="variant", values="accuracy")
                        .reindex(columns=TABLES["table1"]["variants"]).reset_index()), ""]
-    if config["data"]["source"] == "synthetic":
-        steps = trace_steps(predictions, {d: results / "data" / d / "test.jsonl" for d in config["data"]["datasets"]})
+    tests = {d: results / "data" / d / "test.jsonl" for d in config["data"]["datasets"]}
+    if config["data"]["source"] == "synthetic" and set(tests) <= set(TEXT_DATASETS):
+        steps = calculation_steps(predictions, tests)
+        steps.to_csv(results / "traces.csv", index=False)
+        parts += ["## Do the traces carry the answer? Their calculations against the problem (%)", "",
+                  "Over the calculations an output writes before its checks. steps_right: calculations whose "
+                  "result is right; chain_right: outputs whose calculations are the problem's, in order, each "
+                  "result carried on; right_follow: right answers that are also what the last calculation gives.",
+                  "", markdown(steps[steps["steps"] > 0]), ""]
+    elif config["data"]["source"] == "synthetic":
+        steps = trace_steps(predictions, tests)
         steps.to_csv(results / "traces.csv", index=False)
         parts += ["## Do the traces carry the answer? The first survey's counts against the picture (%)", "",
                   "Over the counts each question needs (colours, or shapes). steps_right: written counts that are "

@@ -8,6 +8,7 @@ anchored regexes on short strings are used: a gigantic output costs linear time.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 THINK_CLOSE = "</think>"
 ANSWER_OPEN = "<answer>"
@@ -21,6 +22,10 @@ _CHOICE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_FRAC = re.compile(r"^([+-]?)\\[dt]?frac\{([^{}]+)\}\{([^{}]+)\}$|^([+-]?)\\[dt]?frac(\d)(\d)$")
+_SLASH = re.compile(r"^([+-]?\d+)\s*/\s*(\d+)$")
+_LATEX_NOISE = re.compile(r"\\left|\\right|\\[!,;: ]|\\displaystyle")
 
 
 def extract_answer(text: str | None) -> str | None:
@@ -39,6 +44,38 @@ def extract_answer(text: str | None) -> str | None:
     if open_ < 0:
         return None
     return text[open_ + len(ANSWER_OPEN) : close]
+
+
+def last_boxed(s: str) -> str | None:
+    """The content of the last ``\\boxed{…}`` with balanced braces (nested ones kept), or None when there is
+    none or it never closes: ``"\\boxed{1} \\boxed{\\frac{1}{2}}"`` gives ``"\\frac{1}{2}"``."""
+    starts = [m.end() for m in _BOX.finditer(s)]
+    for start in reversed(starts):
+        depth = 1
+        for k in range(start, len(s)):
+            depth += {"{": 1, "}": -1}.get(s[k], 0)
+            if depth == 0:
+                return s[start:k]
+    return None
+
+
+def _strip_math(s: str) -> str:
+    """A math answer's wrapping: a ``\\boxed{}``, ``$…$`` or a leading ``$`` (money), LaTeX spacing and
+    ``\\left``/``\\right``; ``\\frac{a}{b}`` (or ``\\dfrac``, ``\\frac12``) becomes ``a/b``."""
+    boxed = last_boxed(s)
+    if boxed is not None:
+        s = boxed.strip()
+    if "\\" in s or "$" in s:
+        s = _LATEX_NOISE.sub("", s).strip()
+        if len(s) >= 2 and s[0] == s[-1] == "$":
+            s = s.strip("$").strip()
+        elif s.startswith("$") and _NUMBER.match(s[1:].strip()):
+            s = s[1:].strip()
+        frac = _FRAC.match(s)
+        if frac:
+            sign, a, b = (frac.group(1), frac.group(2), frac.group(3)) if frac.group(2) else frac.group(4, 5, 6)
+            s = f"{sign}{a.strip()}/{b.strip()}"
+    return s
 
 
 def _strip_wrapping(s: str) -> str:
@@ -63,11 +100,15 @@ def normalize_answer(s: str | None) -> str:
     * a multiple-choice reply becomes its capital letter: ``(B)``, ``B.``,
       ``B) nitrogen``, ``(b) nitrogen``, ``B: nitrogen``, ``Option B``, ``b`` → ``B``;
     * numbers compare as numbers: ``12.0`` → ``12``, ``1,000`` → ``1000``, ``.5`` → ``0.5``;
+    * math answers lose their wrapping: ``\\boxed{42}``, ``$42$``, ``$1,000`` (money) and ``\\dfrac{6}{4}``
+      give ``42``, ``42``, ``1000`` and ``3/2`` (a fraction reduced, ``4/2`` → ``2``);
     * other text is lower-cased with whitespace collapsed: ``"Gas  Giant"`` → ``gas giant``.
+
+    ``answers_match`` compares two normalised answers, numbers by value (``1/2`` matches ``0.5``).
     """
     if s is None:
         return ""
-    s = s.strip()
+    s = _strip_math(s.strip())
     while True:
         stripped = _PREFIX.sub("", s, count=1)
         if stripped == s:
@@ -82,7 +123,30 @@ def normalize_answer(s: str | None) -> str:
     if _NUMBER.match(s):
         value = float(s.replace(",", ""))
         return str(int(value)) if value.is_integer() else repr(value)
+    slash = _SLASH.match(s)
+    if slash and int(slash.group(2)) != 0:
+        value = Fraction(int(slash.group(1)), int(slash.group(2)))
+        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
     return " ".join(s.split()).lower()
+
+
+def as_number(normalised: str) -> Fraction | None:
+    """The exact value of a normalised number (``12``, ``0.5``, ``3/2``), or None."""
+    try:
+        return Fraction(normalised) if normalised and (_NUMBER.match(normalised) or _SLASH.match(normalised)) \
+            else None
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def answers_match(predicted: str, gold: str) -> bool:
+    """Two normalised answers are the same: equal strings, or numbers of equal value."""
+    if predicted == "" or gold == "":
+        return False
+    if predicted == gold:
+        return True
+    a, b = as_number(predicted), as_number(gold)
+    return a is not None and a == b
 
 
 def is_valid(text: str | None) -> bool:
@@ -104,5 +168,4 @@ def is_correct(text: str | None, gold: str) -> bool:
     """
     if not is_valid(text):
         return False
-    predicted = normalize_answer(extract_answer(text))
-    return predicted != "" and predicted == normalize_answer(gold)
+    return answers_match(normalize_answer(extract_answer(text)), normalize_answer(gold))

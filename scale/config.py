@@ -72,9 +72,16 @@ def validate_config(config: dict) -> dict:
         error = errors[0]
         where = "/".join(str(p) for p in error.absolute_path) or "<top level>"
         raise ConfigError(f"config error at {where}: {error.message}")
+    from scale.data import TEXT_DATASETS
+    from scale.models.families import get_family
+
     for name, model in config["models"].items():
         if ("tiny" in model) == ("checkpoint" in model):
             raise ConfigError(f"config error at models/{name}: give exactly one of 'tiny' and 'checkpoint'")
+        pictured = [d for d in config["data"]["datasets"] if d not in TEXT_DATASETS]
+        if get_family(model["family"]).is_text and pictured:
+            raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
+                              f"datasets {pictured} have pictures; text models take {list(TEXT_DATASETS)}")
     defined = variants(config)
     for name in ("sft", "scale_sft", "grpo", "scale_grpo"):
         if name not in defined:
@@ -222,6 +229,14 @@ def visionr1_spec(config: dict, dataset: str) -> dict[str, Any]:
     spec["subsets"] = settings["subsets"]
     spec["min_kept_share"] = settings.get("min_kept_share", 0.0)
     return spec
+
+
+def openr1_spec(config: dict, dataset: str) -> dict[str, Any]:
+    """What filtering OpenR1-Math for one text dataset depends on: where the corpus was saved, the sources kept,
+    the cut, the share it must keep."""
+    settings = config["data"]["datasets"][dataset]
+    return {"root": config["data"]["openr1"]["root"], "sources": settings.get("sources"),
+            "limit": settings.get("limit"), "min_kept_share": settings.get("min_kept_share", 0.0)}
 
 
 def visionr1_annotation_files(config: dict) -> list[str]:

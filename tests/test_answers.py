@@ -91,3 +91,39 @@ def test_gigantic_output_is_handled():
     text = "<think>" + "and again " * 200_000 + "</think><answer>7</answer>"
     assert is_correct(text, "7")
     assert not is_valid("<think>" + "<answer>" * 100_000)
+
+
+# --- math answers (the text benchmarks): compared as the field compares them
+
+
+@pytest.mark.parametrize("written, gold", [
+    (r"\boxed{42}", "42"), ("$42$", "42"), ("$1,000", "1000"), (r"\dfrac{6}{4}", "3/2"), (r"\frac12", "1/2"),
+    ("0.5", "1/2"), (r"\boxed{\frac{1}{2}}", "0.5"), ("4/2", "2"),
+    (r"\left( 3, \frac{\pi}{2} \right)", r"(3, \frac{\pi}{2})"),
+    (r"-\frac{1}{3}", "-1/3"), ("Answer: 1,234.0", "1234"), (r"\boxed{1} then \boxed{7}", "7"),
+])
+def test_math_answers_match_their_gold(written, gold):
+    from scale.answers import answers_match
+
+    assert answers_match(normalize_answer(written), normalize_answer(gold))
+    assert is_correct(f"<think>work</think>\n<answer>{written}</answer>", gold)
+
+
+@pytest.mark.parametrize("output, gold", [
+    (r"<think>\boxed{7}</think>", "7"),  # the box sits in the think block only: nothing closes after </think>
+    (r"<think>x</think><answer>\boxed{7</answer>", "7"),  # an unclosed box is not a number
+    (r"<think>x</think><answer>\boxed{}</answer>", "7"),  # an empty box
+    (r"<think>x</think><answer>\boxed{7} \boxed{8}</answer>", "7"),  # the last box counts
+    ("<think>x</think><answer>7 apples</answer>", "7"),  # units are not stripped
+    ("<think>x</think><answer>1/0</answer>", "7"),
+    ("<think>x</think><answer>7", "7"),  # an answer never closed
+    ("<answer>7</answer>", "7"),  # no think block at all
+])
+def test_adversarial_math_outputs_are_wrong(output, gold):
+    assert not is_correct(output, gold)
+
+
+def test_numbers_compare_by_exact_value_never_by_rounding():
+    from scale.answers import answers_match
+
+    assert not answers_match("0.333", "1/3") and answers_match("2/6", "1/3") and not answers_match("", "")

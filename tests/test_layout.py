@@ -13,7 +13,8 @@ from scale.report import FIGURES
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {"default": [], "ci": ["configs/ci.yaml"], "paper": ["configs/paper.yaml"],
-           "rehearsal": ["configs/paper.yaml", "configs/rehearsal.yaml"]}
+           "rehearsal": ["configs/paper.yaml", "configs/rehearsal.yaml"], "text": ["configs/text.yaml"],
+           "text_ci": ["configs/text_ci.yaml"]}
 
 
 def run_outputs(R, w, variant):

@@ -174,14 +174,15 @@ def answer_from_scene(scene: Scene, record: dict) -> str:
     return winner if qtype == "choose_txt" else LETTERS[choices.index(winner)]
 
 
-def think_trace(steps: list[tuple[str, str]], conclusion: list[str], answer_chars: int, think_ratio: float) -> str:
-    """The steps (question, then answer), the conclusion, then numbered checks that repeat the steps'
-    answers until the trace is long enough.
+def think_trace(steps: list[tuple[str, str]], conclusion: list[str], answer_chars: int, think_ratio: float,
+                opening: str = "I count every colour and shape.") -> str:
+    """The opening, the steps (question, then answer), the conclusion, then numbered checks that repeat the
+    steps' answers until the trace is long enough.
 
     The last check's number depends only on the steps' length and on ``think_ratio``; the trace
     always ends by restating the conclusion, which tells a model where to close it.
     """
-    lines = ["I count every colour and shape."] + [f"{q} {a}." for q, a in steps] + conclusion
+    lines = [opening] + [f"{q} {a}." for q, a in steps] + conclusion
     checks = []
     while len(" ".join(lines + checks)) < think_ratio * answer_chars and len(checks) < 12 * len(steps):
         for _, answer in steps:

@@ -10,7 +10,8 @@ the rest other questions about the same pictures (which listed colour or shape i
 shape) in every answer format the tests use, after an empty think block. The ``probe`` split asks the
 warm-up's question types of test scenes: what Base learned, on pictures it never saw. Scenes and pictures:
 ``scale.data.scenes``; questions and traces: ``scale.data.questions``; the design and its measurements:
-docs/default.md.
+docs/default.md. The text benchmarks (``gsm8k``, ``aqua``: no pictures) come from ``scale.data.arithmetic``
+through the same ``write_split``.
 """
 
 from __future__ import annotations
@@ -84,8 +85,14 @@ def write_split(
     image_size: int = 84, think_ratio: float = 30.0,
 ) -> Path:
     """Write ``{split}.jsonl`` and its pictures under ``out_dir/images/{split}``; return the JSONL path."""
+    from scale.data import arithmetic
+
     out_dir = Path(out_dir)
-    (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
+    (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)  # stays empty for a text dataset
+    if dataset in arithmetic.DATASETS:
+        path = out_dir / f"{split}.jsonl"
+        write_records(path, list(arithmetic.generate(dataset, split, n, seed, think_ratio)))
+        return path
     records = []
     for record, image in generate(dataset, split, n, seed, image_size, think_ratio):
         image.save(out_dir / record["image"], format="PNG", optimize=False)

@@ -1,4 +1,5 @@
-"""Do the synthetic default's traces carry the answer? Their counts checked against the picture.
+"""Do the synthetic defaults' traces carry the answer? Their counts checked against the picture (and, for the
+text benchmarks, their calculations against the problem: ``calculation_steps``).
 
 A trace's first round (before ``Check 1``) asks the warm-up's survey question and answers it with
 a count for every colour and shape; the answer should then follow from the counts the question
@@ -15,6 +16,7 @@ needed counts:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -26,6 +28,8 @@ from scale.data.records import LETTERS, answered_with_text, read_records
 from scale.data.scenes import colour_counts, most_common, read_scene, shape_counts
 from scale.eval.predictions import read_predictions
 from scale.layout import parse_eval_path
+
+_CALCULATION = re.compile(r"(\d+) ([+-]) (\d+) = (\d+)")
 
 
 def picture_counts(test_path: str | Path) -> dict[str, tuple[dict, Counter]]:
@@ -117,3 +121,49 @@ def accuracy_by_qtype(predictions: Iterable[str | Path]) -> pd.DataFrame:
             for path in predictions for cell in [parse_eval_path(path)] for p in read_predictions(path)]
     table = pd.DataFrame(rows).groupby(["dataset", "qtype", "variant"])["correct"].agg(["mean", "size"])
     return table.assign(accuracy=(100 * table["mean"]).round(1)).drop(columns="mean").reset_index()
+
+
+def calculation_steps(predictions: Iterable[str | Path], tests: dict[str, str | Path]) -> pd.DataFrame:
+    """The text benchmarks' counterpart (``scale.data.arithmetic``): per (dataset, variant), over the
+    calculations (``a + b = c``) an output writes before ``Check 1``:
+
+    * ``steps_right``: share of calculations whose result is right for the numbers written;
+    * ``chain_right``: share of outputs with calculations whose every step is the problem's (the
+      question's start and changes in order, each result carried on), whatever the arithmetic;
+    * ``right_follow``: share of right answers that are also what the output's last step gives.
+    """
+    from scale.data.arithmetic import problem_of, running_totals
+
+    tally: dict[tuple[str, str], Counter] = {}
+    records = {d: {r["id"]: r for r in read_records(path)} for d, path in tests.items()}
+    for path in predictions:
+        cell = parse_eval_path(path)
+        for prediction in read_predictions(path):
+            record = records[cell["dataset"]][prediction["id"]]
+            start, changes = problem_of(record["question"])
+            t = tally.setdefault((cell["dataset"], cell["variant"]), Counter())
+            t["outputs"] += 1
+            t["right"] += bool(prediction["correct"])
+            steps = _CALCULATION.findall(prediction["output"].split("Check 1")[0].split("</think>")[0])
+            if not steps:
+                continue
+            written = [(int(a), int(b) if op == "+" else -int(b), int(c)) for a, op, b, c in steps]
+            t["with_steps"] += 1
+            t["steps"] += len(written)
+            t["steps_right"] += sum(a + b == c for a, b, c in written)
+            befores = [start] + running_totals(start, changes)[:-1]
+            t["chain_right"] += [(a, b) for a, b, _ in written] == list(zip(befores, changes))
+            if prediction["correct"]:
+                last = str(written[-1][2])
+                choices = record.get("choices")
+                implied = LETTERS[choices.index(last)] if choices and last in choices else last
+                t["right_with_steps"] += 1
+                t["right_follow"] += implied == record["answer"]
+    rows = []
+    for (dataset, variant), t in sorted(tally.items()):
+        share = lambda a, b: round(100 * t[a] / t[b], 1) if t[b] else float("nan")  # noqa: E731
+        rows.append({"dataset": dataset, "variant": variant, "outputs": t["outputs"],
+                     "accuracy": share("right", "outputs"), "with_steps": t["with_steps"], "steps": t["steps"],
+                     "steps_right": share("steps_right", "steps"), "chain_right": share("chain_right", "with_steps"),
+                     "right_follow": share("right_follow", "right_with_steps")})
+    return pd.DataFrame(rows)
