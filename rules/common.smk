@@ -40,7 +40,8 @@ shell.prefix(
 R = config["results_dir"]
 MODELS = list(config["models"])
 DATASETS = list(config["data"]["datasets"])
-SYNTHETIC_DATA = config["data"]["source"] == "synthetic"
+DATA_SOURCE = config["data"]["source"]
+SYNTHETIC_DATA = DATA_SOURCE == "synthetic"
 
 
 def one_of(names):
@@ -105,6 +106,10 @@ def fetched_test_set(wildcards):
 
 def visionr1_settings(wildcards):
     return as_json(scale_config.visionr1_spec(config, wildcards.dataset))
+
+
+def openr1_settings(wildcards):
+    return as_json(scale_config.openr1_spec(config, wildcards.dataset))
 
 
 def test_source_settings(wildcards):

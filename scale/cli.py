@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from scale.models.families import FAMILIES
+
 
 def _json(text: str):
     try:
@@ -150,6 +152,22 @@ def cmd_download_visionr1(args) -> None:
         print(f"wrote the Vision-R1 fixture to {args.out}: {json.dumps(found)}")
 
 
+def cmd_prepare_openr1(args) -> None:
+    from scale.data.openr1 import filter_openr1, load_corpus
+
+    spec = args.spec
+    report = filter_openr1(load_corpus(spec["root"]), args.dataset, args.out, sources=spec.get("sources"),
+                           limit=spec.get("limit"), min_kept_share=spec.get("min_kept_share", 0.0))
+    print(f"{args.dataset}: kept {report['kept']} of {report['candidates']} OpenR1 rows; dropped {report['dropped']}")
+
+
+def cmd_download_openr1(args) -> None:
+    from scale.hub import fetch_openr1
+
+    found = fetch_openr1(args.repo_id, args.name, args.split, args.out, args.stand_in)
+    print(f"OpenR1-Math saved in {args.out}: {json.dumps(found)}")
+
+
 def cmd_fetch_checkpoint(args) -> None:
     from scale.hub import fetch_checkpoint
 
@@ -237,9 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--spec", type=_json, help="the resolved settings as JSON (what the rules pass)")
         group.add_argument("--config", help=f"a config file; the settings are resolved from it ({selector_help})")
 
-    sub = command("synth", cmd_synth, "Write one split of a synthetic ScienceQA- or IconQA-shaped benchmark.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"],
-                     help="scienceqa: lettered multiple choice; iconqa: fill-in-the-blank counts and choose-text")
+    sub = command("synth", cmd_synth, "Write one split of a synthetic benchmark: ScienceQA- or IconQA-shaped "
+                  "(pictures), GSM8K- or AQuA-shaped (text only).")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "aqua"],
+                     help="scienceqa: lettered multiple choice; iconqa: fill-in-the-blank counts and choose-text; "
+                          "gsm8k: arithmetic word problems answered with a number; aqua: the same, lettered options")
     sub.add_argument("--split", required=True, choices=["train", "test", "warmup", "probe"],
                      help="train: the test question types with reasoning responses; test: no responses; "
                           "warmup: other question types, direct answers (Base's training); probe: the warm-up's "
@@ -255,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
 
     sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
-    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"],
-                     help="architecture: Qwen2.5-VL, Gemma 3, or LLaVA-NeXT with a Mistral text model")
+    sub.add_argument("--family", required=True, choices=list(FAMILIES),
+                     help="architecture: Qwen2.5-VL, Gemma 3, LLaVA-NeXT with a Mistral text model, or Qwen2.5 "
+                          "(text only)")
     sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
     sub.add_argument("--sizes", type=_json, default={}, help="TinySizes overrides as JSON, e.g. '{\"num_layers\": 4}'")
     sub.add_argument("--seed", type=int, default=0, help="seed of the random weights (same seed, same model)")
@@ -315,10 +336,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
     sub.add_argument("--out", required=True, help="folder for the annotation files (the images go beside them)")
 
+    sub = command("prepare-openr1", cmd_prepare_openr1,
+                  "Filter OpenR1-Math's R1 traces into one text dataset's train.jsonl + filter_report.json.")
+    sub.add_argument("--dataset", required=True, choices=["gsm8k", "math500"], help="the dataset trained for")
+    sub.add_argument("--spec", type=_json, required=True, help="JSON: root, sources, limit, min_kept_share")
+    sub.add_argument("--out", required=True, help="dataset directory")
+
+    sub = command("download-openr1", cmd_download_openr1,
+                  "Download OpenR1-Math-220k and save it to disk (run where the hub is reachable).")
+    sub.add_argument("--repo-id", default="open-r1/OpenR1-Math-220k", help="hub dataset of the corpus")
+    sub.add_argument("--name", default="default", help="the corpus's config: default, extended or all")
+    sub.add_argument("--split", default="train")
+    sub.add_argument("--stand-in", type=_json, default=None,
+                     help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
+    sub.add_argument("--out", required=True, help="folder the corpus is saved in (save_to_disk)")
+
     sub = command("fetch-checkpoint", cmd_fetch_checkpoint,
                   "Download a model checkpoint (login node), or build its hub-shaped stand-in (rehearsal).")
     sub.add_argument("--checkpoint", required=True, help="hub id, e.g. Qwen/Qwen2.5-VL-3B-Instruct")
-    sub.add_argument("--family", required=True, choices=["qwen2_5_vl", "gemma3", "llava_next"],
+    sub.add_argument("--family", required=True, choices=list(FAMILIES),
                      help="the checkpoint's family (what a stand-in is built as)")
     sub.add_argument("--stand-in", type=_json, default=None,
                      help="rehearsal: a hub-shaped stand-in's JSON settings, {sizes, warmup} (null: download)")
@@ -326,14 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("fetch-test-set", cmd_fetch_test_set,
                   "Download a test split and save it to disk (login node), or write its fixture (rehearsal).")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which test set")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "math500"],
+                     help="which test set")
     sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id), name, split")
     sub.add_argument("--stand-in", type=_json, default=None,
                      help="rehearsal: JSON settings of a fixture in the real columns instead (null: download)")
     sub.add_argument("--out", required=True, help="folder for the saved split")
 
     sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which test set")
+    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "math500"],
+                     help="which test set")
     sub.add_argument("--source", required=True, help="the split as saved by fetch-test-set (save_to_disk folder)")
     sub.add_argument("--out", required=True, help="dataset directory")
 

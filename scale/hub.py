@@ -63,4 +63,18 @@ def fetch_visionr1(repo_id: str, out_dir: str | Path, annotation_files, stand_in
                              allow_patterns=list(annotation_files))
 
 
-__all__ = ["UnlabelledTestSetError", "fetch_checkpoint", "fetch_test_set", "fetch_visionr1"]
+def fetch_openr1(repo_id: str, name: str, split: str, out_dir: str | Path,
+                 stand_in: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """OpenR1-Math (one config's split) saved with ``save_to_disk``; in the rehearsal, a fixture in its columns."""
+    if stand_in is not None:
+        from scale.data.fixtures import write_openr1_fixture
+
+        return write_openr1_fixture(out_dir, rows=stand_in.get("rows", 24), seed=stand_in.get("seed", 0))
+    import datasets
+
+    rows = datasets.load_dataset(repo_id, name, split=split)
+    rows.save_to_disk(str(out_dir))
+    return {"repo_id": repo_id, "name": name, "split": split, "rows": len(rows)}
+
+
+__all__ = ["UnlabelledTestSetError", "fetch_checkpoint", "fetch_openr1", "fetch_test_set", "fetch_visionr1"]

@@ -32,6 +32,31 @@ def synthetic_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def text_dir(tmp_path_factory) -> Path:
+    """Small synthetic text datasets (GSM8K- and AQuA-shaped, no pictures): {root}/{dataset}/{split}.jsonl."""
+    from scale.data.synthetic import write_split
+
+    root = tmp_path_factory.mktemp("text_data")
+    for dataset in ("gsm8k", "aqua"):
+        for split, n in (("train", 24), ("test", 8), ("warmup", 16)):
+            write_split(root / dataset, dataset, split, n, seed=0, think_ratio=4)
+    return root
+
+
+@pytest.fixture(scope="session")
+def text_stand_in(tmp_path_factory) -> Path:
+    """A hub-shaped Qwen2.5 stand-in at the text rehearsal's sizes, warmed up as the rehearsal's is."""
+    import yaml
+
+    from scale.models.tiny import build_stand_in
+
+    overlay = Path(__file__).resolve().parents[1] / "configs" / "text_rehearsal.yaml"
+    settings = yaml.safe_load(overlay.read_text())["stand_ins"]["models"]
+    return build_stand_in("qwen2_5", tmp_path_factory.mktemp("text_stand_in") / "qwen2_5", sizes=settings["sizes"],
+                          warmup=settings["warmup"])
+
+
 def first_records(synthetic_dir: Path, dataset: str, n: int, directory: Path) -> Path:
     """A training file of the first ``n`` records of a synthetic dataset, its pictures linked beside it."""
     path = directory / "train.jsonl"

@@ -128,24 +128,29 @@ def token_lengths(model_dir: Path, train_file: Path) -> tuple[list[int], list[in
     """Per training record: all tokens and labelled tokens, as the SFT collator counts them (once per
     model and data: the SFT variants of a row share both)."""
     from scale.data.records import load_image, read_items
-    from scale.models.families import load_processor
+    from scale.models.families import family_of, load_processor
     from scale.prompts import training_messages
-    from scale.train.collate import SegmentCollator, training_chat_template
+    from scale.train.collate import SegmentCollator, TextSegmentCollator, text_example, training_chat_template
 
     processor = load_processor(model_dir)
-    collator = SegmentCollator(processor=processor, assistant_only_loss=True,
-                               chat_template=training_chat_template(processor))
+    template = training_chat_template(processor)
+    text = family_of(model_dir).is_text
+    collator = (TextSegmentCollator(pad_token_id=processor.pad_token_id) if text else
+                SegmentCollator(processor=processor, assistant_only_loss=True, chat_template=template))
     totals, targets = [], []
     for record, data_dir in read_items(train_file):
-        batch = collator([{"messages": training_messages(record), "images": [load_image(record, data_dir)]}])
+        if text:
+            batch = collator([text_example(processor, training_messages(record), template)])
+        else:
+            batch = collator([{"messages": training_messages(record), "images": [load_image(record, data_dir)]}])
         totals.append(int(batch["attention_mask"].sum()))
         targets.append(int((batch["labels"][:, 1:] != -100).sum()))
     return totals, targets
 
 
-def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str, ...] = ()) -> None:
+def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str, ...] = (), runs: int = 28) -> None:
     """What the rehearsal must show from its outputs, run by run (``vllm_models``: the rows rerun with
-    configs/rehearsal-vllm.yaml)."""
+    configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has)."""
     from scale.layout import parse_run_path
 
     from conftest import hub_layout, weight_groups
@@ -154,8 +159,8 @@ def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str
     for table in ("table1", "table2", "table3"):
         assert (results / f"{table}.csv").is_file()
     assert_tables_equal_their_metrics(results)
-    runs = sorted((results / "runs").glob("*/*/*/seed0"))
-    assert len(runs) == 28
+    expected, runs = runs, sorted((results / "runs").glob("*/*/*/seed0"))
+    assert len(runs) == expected
     for run in runs:
         summary = json.loads((run / "run.json").read_text())
         assert summary["processes"] == 2, run

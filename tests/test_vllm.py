@@ -71,6 +71,35 @@ def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(stand_ins, syn
     assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
 
 
+@pytest.mark.slow
+def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(text_stand_in, text_dir, tmp_path):
+    """The text paper config's vLLM paths (colocated GRPO, the vllm backend) on a hub-shaped Qwen2.5 stand-in."""
+    from scale.data.records import read_items
+    from scale.eval.generate import hf_generate
+    from scale.eval.predictions import read_predictions
+
+    # completions long enough to differ in length: the warmed-up stand-in's first tokens are all alike
+    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(text_stand_in),
+                                       str(text_dir / "gsm8k" / "train.jsonl"), str(tmp_path / "run"),
+                                       "48").splitlines()[-1])
+    assert found["weights_moved"] and found["moved"] and found["different"] == [], found
+    # one to one: the (tied) embedding, attention output, MLP down projections and norms (vLLM fuses q/k/v and
+    # gate/up)
+    assert {"model.embed_tokens.weight", "model.layers.0.self_attn.o_proj.weight",
+            "model.layers.0.mlp.down_proj.weight"} <= set(found["compared"])
+    test = text_dir / "aqua" / "test.jsonl"
+    hf = hf_generate(text_stand_in, read_items(test), batch_size=4, max_new_tokens=12, progress=False)
+    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(text_stand_in), "--test", str(test),
+                    "--backend", "vllm", "--batch-size", "4", "--max-new-tokens", "12", "--out",
+                    str(tmp_path / "predictions.jsonl"))
+    vllm = read_predictions(tmp_path / "predictions.jsonl")
+    assert [(r["prompt_tokens"], r["prompt_sha256"]) for r in vllm] == [
+        (r["prompt_tokens"], r["prompt_sha256"]) for r in hf]
+    agree = sum(a["output"] == b["output"] for a, b in zip(vllm, hf))
+    print(f"qwen2_5: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
+    assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
+
+
 def test_the_cpu_shim_is_never_applied_off_a_cpu():
     code = (
         "from vllm.platforms import current_platform\n"

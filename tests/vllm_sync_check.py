@@ -1,14 +1,14 @@
 """Run by ``tests/test_vllm.py`` with the vLLM environment's Python: GRPO with vLLM colocated, then every
 weight vLLM holds one to one is read back and compared with the trained policy's.
 
-    python tests/vllm_sync_check.py MODEL_DIR TRAIN_JSONL OUT_DIR   → one JSON line on stdout
+    python tests/vllm_sync_check.py MODEL_DIR TRAIN_JSONL OUT_DIR [MAX_COMPLETION_LENGTH]   → one JSON line on stdout
 """
 
 import json
 import sys
 
 
-def main(model_dir: str, train: str, out: str) -> None:
+def main(model_dir: str, train: str, out: str, max_completion_length: str = "8") -> None:
     import torch
 
     from scale.models.families import load_model
@@ -30,7 +30,7 @@ def main(model_dir: str, train: str, out: str) -> None:
         return Recording
 
     grpo.grpo_trainer_class = recording_trainer_class
-    training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 8,
+    training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": int(max_completion_length),
                 "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1000, "disable_tqdm": True, "bf16": False}
     summary = grpo.train_grpo(model_dir, train, out, training=training, use_vllm=True, seed=0)
     trainer = trainers[0]
@@ -39,14 +39,22 @@ def main(model_dir: str, train: str, out: str) -> None:
     held = dict(engine_model.named_parameters())
     stored, start = StoredNames(trainer.model), dict(load_model(model_dir).named_parameters())
     compared, moved, different = [], [], []
+    mapper = getattr(engine_model, "hf_to_vllm_mapper", None)  # VLMs rename; a text model's names are vLLM's
     for name, weight in trainer.model.named_parameters():
-        engine_name = engine_model.hf_to_vllm_mapper._map_name(stored(name))
-        if engine_name not in held or held[engine_name].shape != weight.shape:
+        engine_name = mapper._map_name(stored(name)) if mapper is not None else stored(name)
+        if engine_name not in held:
             continue  # fused in vLLM (q/k/v, gate/up): no one-to-one counterpart
+        engine_weight = held[engine_name].detach()
+        padded_vocabulary = ("embed_tokens" in engine_name or "lm_head" in engine_name) and (
+            engine_weight.shape[1:] == weight.shape[1:] and engine_weight.shape[0] > weight.shape[0])
+        if padded_vocabulary:  # vLLM pads an embedding's rows to a multiple of its tile
+            engine_weight = engine_weight[: weight.shape[0]]
+        if engine_weight.shape != weight.shape:
+            continue
         compared.append(engine_name)
         # vLLM holds them in its own dtype (bf16 on a CPU: TRL leaves vLLM's choice): the policy's, cast
-        if not torch.equal(held[engine_name].detach(), weight.detach().to(held[engine_name].dtype)):
-            gap = (held[engine_name].detach().float() - weight.detach().float()).abs().max().item()
+        if not torch.equal(engine_weight, weight.detach().to(engine_weight.dtype)):
+            gap = (engine_weight.float() - weight.detach().float()).abs().max().item()
             different.append(f"{engine_name} ({held[engine_name].dtype}, max difference {gap:.3g})")
         if not torch.equal(start[name], weight.detach()):
             moved.append(engine_name)
@@ -55,4 +63,4 @@ def main(model_dir: str, train: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

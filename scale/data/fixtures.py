@@ -13,7 +13,9 @@ paper config's own code paths on these:
   ``prepare-test`` reads them exactly as it reads a fetched hub split.
 
 Pictures and answers come from ``scale.data.synthetic`` scenes, so every kept
-record is answerable from its image.
+record is answerable from its image. The text paper config's inputs (``write_openr1_fixture``; GSM8K and
+MATH-500 through ``write_test_set_fixture``) are made of ``scale.data.arithmetic`` problems, so every kept
+record's answer follows from its question.
 """
 
 from __future__ import annotations
@@ -145,6 +147,10 @@ def write_test_set_fixture(dataset: str, out_dir: str | Path, rows: int = 8, see
     """A test split in the hub dataset's columns and feature types, saved with ``save_to_disk``."""
     import datasets
 
+    if dataset in ("gsm8k", "math500"):
+        columns, features = _text_test_columns(dataset, rows, seed)
+        datasets.Dataset.from_dict(columns, features=features).save_to_disk(str(out_dir))
+        return Path(out_dir)
     items = list(generate(dataset, "test", rows, seed, image_size=84))
     if dataset == "scienceqa":
         columns: dict[str, list] = {key: [] for key in (
@@ -185,3 +191,106 @@ def write_test_set_fixture(dataset: str, out_dir: str | Path, rows: int = 8, see
     out_dir = Path(out_dir)
     datasets.Dataset.from_dict(columns, features=features).save_to_disk(str(out_dir))
     return out_dir
+
+
+# --- the text paper config's inputs (configs/text_paper.yaml): OpenR1-Math-220k, GSM8K, MATH-500
+
+OPENR1_DROP_KINDS = ("no_correct_trace", "cut_by_length", "no_think_close", "no_final_answer",
+                     "boxed_answer_differs", "no_answer")
+OPENR1_SOURCES = ("olympiads", "cn_contest", "amc_aime")
+
+
+def _openr1_generation(record: dict, boxed: str, think_open: bool = True) -> str:
+    trace = record["response"].split("</think>")[0].removeprefix("<think>")
+    opening = "<think>\n" if think_open else ""
+    return (f"{opening}{trace.strip()}\n</think>\n\nAdding the changes in order gives the count.\n\n"
+            f"The answer is $\\boxed{{{boxed}}}$.")
+
+
+def write_openr1_fixture(out_dir: str | Path, rows: int = 24, seed: int = 0) -> dict[str, int]:
+    """OpenR1-Math-220k's ``default`` split in its columns and types, saved with ``save_to_disk``: ``rows`` good
+    rows over three sources (each written some other way: a first generation judged wrong, Math-Verify's verdict
+    missing and Llama's used, no opening ``<think>``, the box a fraction of the answer), then one row of each kind
+    the filter must drop. Returns the count of each kind written."""
+    import datasets
+
+    from scale.data.arithmetic import generate as arithmetic
+
+    problems = list(arithmetic("gsm8k", "train", rows + len(OPENR1_DROP_KINDS), seed, think_ratio=2))
+    columns: dict[str, list] = {key: [] for key in (
+        "problem", "solution", "answer", "problem_type", "question_type", "source", "uuid", "is_reasoning_complete",
+        "generations", "correctness_math_verify", "correctness_llama", "finish_reasons", "correctness_count",
+        "messages")}
+    written: dict[str, int] = {}
+    for i, record in enumerate(problems):
+        kind = "kept" if i < rows else OPENR1_DROP_KINDS[i - rows]
+        answer = record["answer"]
+        boxed = f"\\frac{{{2 * int(answer)}}}{{2}}" if i % 4 == 3 else answer
+        good = _openr1_generation(record, boxed, think_open=i % 5 != 4)
+        wrong = _openr1_generation(record, str(int(answer) + 1))
+        generations, verify, llama, finish = [good, wrong], [True, False], [None, None], ["stop", "stop"]
+        if i % 3 == 1:  # the first trace judged wrong, the second right
+            generations, verify = [wrong, good], [False, True]
+        if i % 6 == 2:  # no Math-Verify verdict: Llama's judgement counts (about 12% of the card's rows)
+            verify, llama = [None, None], [True, False]
+        if kind == "no_correct_trace":
+            verify = [False, False]
+        elif kind == "cut_by_length":
+            finish = ["length", "length"]
+        elif kind == "no_think_close":
+            generations = [g.replace("</think>", "") for g in generations]
+        elif kind == "no_final_answer":
+            generations = [g.split("The answer is")[0] for g in generations]
+        elif kind == "boxed_answer_differs":
+            generations = [_openr1_generation(record, str(int(answer) + 5))] * 2
+        elif kind == "no_answer":
+            answer = ""
+        values = dict(
+            problem=record["question"], solution=f"Work through the changes. The answer is ${answer}$.",
+            answer=answer, problem_type="Algebra", question_type="math-word-problem",
+            source=OPENR1_SOURCES[i % len(OPENR1_SOURCES)], uuid=f"fixture-{seed}-{i:05d}",
+            is_reasoning_complete=[f == "stop" for f in finish], generations=generations,
+            correctness_math_verify=verify, correctness_llama=llama, finish_reasons=finish,
+            correctness_count=sum(bool(v) for v in verify),
+            messages=[{"role": "user", "content": record["question"]},
+                      {"role": "assistant", "content": generations[0]}])
+        for key, value in values.items():
+            columns[key].append(value)
+        written[kind] = written.get(kind, 0) + 1
+    features = datasets.Features({
+        **{k: datasets.Value("string") for k in ("problem", "solution", "answer", "problem_type", "question_type",
+                                                 "source", "uuid")},
+        "is_reasoning_complete": datasets.List(datasets.Value("bool")),
+        "generations": datasets.List(datasets.Value("string")),
+        "correctness_math_verify": datasets.List(datasets.Value("bool")),
+        "correctness_llama": datasets.List(datasets.Value("bool")),
+        "finish_reasons": datasets.List(datasets.Value("string")),
+        "correctness_count": datasets.Value("int64"),
+        "messages": datasets.List({"content": datasets.Value("string"), "role": datasets.Value("string")}),
+    })
+    datasets.Dataset.from_dict(columns, features=features).save_to_disk(str(out_dir))
+    return written
+
+
+def _text_test_columns(dataset: str, rows: int, seed: int) -> tuple[dict[str, list], Any]:
+    import datasets
+
+    from scale.data.arithmetic import generate as arithmetic
+
+    problems = list(arithmetic("gsm8k", "test", rows, seed))
+    if dataset == "gsm8k":  # a worked solution ending "#### <number>"; one row with a thousands comma, one without
+        columns = {"question": [r["question"] for r in problems],
+                   "answer": [f"Work through the changes in order.\n#### {r['answer']}" for r in problems]}
+        columns["question"] += ["A shop has 999 pens and gets 1 more. How many pens does it have?", "No answer here."]
+        columns["answer"] += ["999 + 1 = 1000.\n#### 1,000", "The solution never states its number."]
+        return columns, datasets.Features({k: datasets.Value("string") for k in columns})
+    columns = {"problem": [], "solution": [], "answer": [], "subject": [], "level": [], "unique_id": []}
+    for i, r in enumerate(problems):
+        answer = f"\\frac{{{2 * int(r['answer'])}}}{{2}}" if i % 2 else r["answer"]
+        for key, value in dict(problem=r["question"], solution=f"The count is $\\boxed{{{answer}}}$.", answer=answer,
+                               subject="Prealgebra", level=1 + i % 5, unique_id=f"test/prealgebra/{i}.json").items():
+            columns[key].append(value)
+    features = datasets.Features({**{k: datasets.Value("string") for k in ("problem", "solution", "answer", "subject",
+                                                                             "unique_id")},
+                                  "level": datasets.Value("int64")})
+    return columns, features

@@ -1,4 +1,5 @@
-"""The paper's test sets in our record schema: ScienceQA-IMG test and IconQA test (two question types).
+"""The paper's test sets in our record schema: ScienceQA-IMG test and IconQA test (two question types); and
+the text paper config's, GSM8K and MATH-500 (no pictures).
 
 * ScienceQA (``lmms-lab/ScienceQA``, config ``ScienceQA-IMG``, split ``test``):
   rows hold ``image``, ``question``, ``choices`` (a list), ``answer`` (the
@@ -9,6 +10,11 @@
   under ``answer`` or ``answers``, and the picture under ``query_image``. The
   paper keeps ``fill_in_blank`` and ``choose_txt`` (its models see one image,
   ``choose_img`` answers are pictures); the gold stays text or a number.
+
+* GSM8K (``openai/gsm8k``, config ``main``, split ``test``): ``question`` and ``answer``, a worked solution
+  whose last line is ``#### <number>``; the gold is that number, normalised (commas dropped).
+* MATH-500 (``HuggingFaceH4/MATH-500``, split ``test``): ``problem``, ``answer`` (LaTeX, e.g. ``\\frac{14}{3}``,
+  normalised by ``scale.answers``), ``subject`` (the question type), ``level``, ``unique_id``.
 
 Rows are fetched on the login node and saved with ``save_to_disk``
 (``scale.hub.fetch_test_set``), then read from there and converted in their
@@ -96,7 +102,29 @@ def iconqa_record(row: dict[str, Any], index: int) -> tuple[dict | None, str]:
     }, "kept"
 
 
-CONVERTERS = {"scienceqa": (scienceqa_record, "image"), "iconqa": (iconqa_record, "query_image")}
+def gsm8k_record(row: dict[str, Any], index: int) -> tuple[dict | None, str]:
+    solution = str(row.get("answer") or "")
+    if "####" not in solution:
+        return None, "no_final_number"
+    gold = normalize_answer(solution.rsplit("####", 1)[1])
+    if not gold:
+        return None, "no_final_number"
+    return {"id": f"gsm8k-test-{index:05d}", "image": None, "question": str(row["question"]).strip(),
+            "choices": None, "answer": gold, "source": "gsm8k", "qtype": "word_problem"}, "kept"
+
+
+def math500_record(row: dict[str, Any], index: int) -> tuple[dict | None, str]:
+    gold = normalize_answer(str(row.get("answer") or ""))
+    if not gold:
+        return None, "no_answer"
+    return {"id": f"math500-{row.get('unique_id') or index}".replace("/", "-"), "image": None,
+            "question": str(row["problem"]).strip(), "choices": None, "answer": gold, "source": "math500",
+            "qtype": str(row.get("subject") or "math").lower().replace(" ", "_")}, "kept"
+
+
+# each dataset's converter and the column holding its picture (None: a text test set)
+CONVERTERS = {"scienceqa": (scienceqa_record, "image"), "iconqa": (iconqa_record, "query_image"),
+              "gsm8k": (gsm8k_record, None), "math500": (math500_record, None)}
 
 
 def convert_test_set(dataset: str, rows: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Any]:
@@ -111,7 +139,8 @@ def convert_test_set(dataset: str, rows: Iterable[dict[str, Any]], out_dir: str 
         reasons[reason] += 1
         if record is None:
             continue
-        row[image_field].convert("RGB").save(out_dir / record["image"], format="PNG")
+        if image_field is not None:
+            row[image_field].convert("RGB").save(out_dir / record["image"], format="PNG")
         records.append(record)
     write_records(out_dir / "test.jsonl", records)
     report = {"dataset": dataset, "rows": sum(reasons.values()), "kept": len(records),
