@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "Download OpenR1-Math-220k and save it to disk (run where the hub is reachable).")
     sub.add_argument("--repo-id", default="open-r1/OpenR1-Math-220k", help="hub dataset of the corpus")
     sub.add_argument("--name", default="default", help="the corpus's config: default, extended or all")
-    sub.add_argument("--split", default="train")
+    sub.add_argument("--split", default="train", help="the split to save (the corpus has only train)")
     sub.add_argument("--stand-in", type=_json, default=None,
                      help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
     sub.add_argument("--out", required=True, help="folder the corpus is saved in (save_to_disk)")

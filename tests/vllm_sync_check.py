@@ -30,7 +30,8 @@ def main(model_dir: str, train: str, out: str, max_completion_length: str = "8")
         return Recording
 
     grpo.grpo_trainer_class = recording_trainer_class
-    training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": int(max_completion_length),
+    training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
+                "max_completion_length": int(max_completion_length),
                 "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1000, "disable_tqdm": True, "bf16": False}
     summary = grpo.train_grpo(model_dir, train, out, training=training, use_vllm=True, seed=0)
     trainer = trainers[0]
