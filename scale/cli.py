@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from scale.data.test_sets import CONVERTERS as TEST_SETS
 from scale.models.families import FAMILIES
 
 
@@ -362,16 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("fetch-test-set", cmd_fetch_test_set,
                   "Download a test split and save it to disk (login node), or write its fixture (rehearsal).")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "math500"],
-                     help="which test set")
+    sub.add_argument("--dataset", required=True, choices=list(TEST_SETS), help="which test set")
     sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id), name, split")
     sub.add_argument("--stand-in", type=_json, default=None,
                      help="rehearsal: JSON settings of a fixture in the real columns instead (null: download)")
     sub.add_argument("--out", required=True, help="folder for the saved split")
 
     sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")
-    sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "math500"],
-                     help="which test set")
+    sub.add_argument("--dataset", required=True, choices=list(TEST_SETS), help="which test set")
     sub.add_argument("--source", required=True, help="the split as saved by fetch-test-set (save_to_disk folder)")
     sub.add_argument("--out", required=True, help="dataset directory")
 

@@ -34,11 +34,7 @@ def prompt_messages(record: dict) -> list[dict[str, Any]]:
     the text alone as a string (what text models' templates, Qwen2.5's among them, read)."""
     if not record.get("image"):
         return [{"role": "user", "content": question_text(record)}]
-    content: list[dict[str, Any]] = []
-    if record.get("image"):
-        content.append({"type": "image"})
-    content.append({"type": "text", "text": question_text(record)})
-    return [{"role": "user", "content": content}]
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question_text(record)}]}]
 
 
 def training_messages(record: dict, response: str | None = None) -> list[dict[str, Any]]:

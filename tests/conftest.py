@@ -20,28 +20,26 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=order)
 
 
+def write_small_splits(root: Path, datasets: tuple[str, ...], think_ratio: float) -> Path:
+    """24 training, 8 test and 16 warm-up records of each synthetic dataset, seed 0, under ``root/{dataset}``."""
+    from scale.data.synthetic import write_split
+
+    for dataset in datasets:
+        for split, n in (("train", 24), ("test", 8), ("warmup", 16)):
+            write_split(root / dataset, dataset, split, n, seed=0, think_ratio=think_ratio)
+    return root
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory) -> Path:
     """Small synthetic ScienceQA/IconQA datasets: {root}/{dataset}/{split}.jsonl + images/."""
-    from scale.data.synthetic import write_split
-
-    root = tmp_path_factory.mktemp("data")
-    for dataset in ("scienceqa", "iconqa"):
-        for split, n in (("train", 24), ("test", 8), ("warmup", 16)):
-            write_split(root / dataset, dataset, split, n, seed=0, think_ratio=8)
-    return root
+    return write_small_splits(tmp_path_factory.mktemp("data"), ("scienceqa", "iconqa"), think_ratio=8)
 
 
 @pytest.fixture(scope="session")
 def text_dir(tmp_path_factory) -> Path:
     """Small synthetic text datasets (GSM8K- and AQuA-shaped, no pictures): {root}/{dataset}/{split}.jsonl."""
-    from scale.data.synthetic import write_split
-
-    root = tmp_path_factory.mktemp("text_data")
-    for dataset in ("gsm8k", "aqua"):
-        for split, n in (("train", 24), ("test", 8), ("warmup", 16)):
-            write_split(root / dataset, dataset, split, n, seed=0, think_ratio=4)
-    return root
+    return write_small_splits(tmp_path_factory.mktemp("text_data"), ("gsm8k", "aqua"), think_ratio=4)
 
 
 @pytest.fixture(scope="session")

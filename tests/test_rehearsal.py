@@ -66,11 +66,17 @@ def test_the_overlay_sets_only_allowed_keys():
 CPU_LAUNCH_FLAGS = ["--num_processes", "2", "--main_process_port", "0", "--mixed_precision", "no"]
 
 
+# Each paper config and its rehearsal overlay: the VLM one, and the text one (tests/test_text_rehearsal.py)
+REHEARSALS = {"vlm": (PAPER, OVERLAY),
+              "text": (REPO / "configs" / "text_paper.yaml", REPO / "configs" / "text_rehearsal.yaml")}
+
+
+@pytest.mark.parametrize("rehearsal", REHEARSALS)
 @pytest.mark.parametrize("stage", ["sft", "grpo"])
-def test_the_overlay_launches_with_the_papers_own_files(stage):
+def test_the_overlay_launches_with_the_papers_own_files(stage, rehearsal):
     import shlex
 
-    paper, overlay = yaml.safe_load(PAPER.read_text()), yaml.safe_load(OVERLAY.read_text())
+    paper, overlay = (yaml.safe_load(path.read_text()) for path in REHEARSALS[rehearsal])
     words = shlex.split(paper[stage]["launcher"])
     config_file = words.index("--config_file") + 2
     assert shlex.split(overlay[stage]["launcher"]) == words[:config_file] + CPU_LAUNCH_FLAGS + words[config_file:]
@@ -94,19 +100,20 @@ def test_a_named_environment_that_is_not_there_stops_the_dry_run(tmp_path):
     assert "software_envs/grpo: no environment at" in result.stdout + result.stderr
 
 
-def test_the_overlay_keeps_the_paper_alpha_over_rank():
-    paper, overlay = yaml.safe_load(PAPER.read_text()), yaml.safe_load(OVERLAY.read_text())
+@pytest.mark.parametrize("rehearsal", REHEARSALS)
+def test_the_overlay_keeps_the_paper_alpha_over_rank(rehearsal):
+    paper, overlay = (yaml.safe_load(path.read_text()) for path in REHEARSALS[rehearsal])
     for stage in ("sft", "grpo"):
         assert overlay[stage]["lora"]["alpha"] / overlay[stage]["lora"]["r"] == (
             paper[stage]["lora"]["alpha"] / paper[stage]["lora"]["r"])
 
 
-def merged_config() -> dict:
+def merged_config(paper: Path = PAPER, overlay: Path = OVERLAY) -> dict:
     """The two files merged as Snakemake merges --configfile arguments (mappings key by key)."""
     from snakemake.utils import update_config
 
-    config = yaml.safe_load(PAPER.read_text())
-    update_config(config, yaml.safe_load(OVERLAY.read_text()))
+    config = yaml.safe_load(paper.read_text())
+    update_config(config, yaml.safe_load(overlay.read_text()))
     return config
 
 

@@ -1,13 +1,15 @@
 """The text paper config (configs/text_paper.yaml), rehearsed: its overlay's allow-list, its grid, its inputs'
-real formats with the rows each filter drops, and the whole paper path run on stand-ins."""
+real formats with the rows each filter drops, and the whole paper path run on stand-ins. Its launcher and
+LoRA alpha/r are checked with the VLM overlay's in tests/test_rehearsal.py."""
 
 import fnmatch
 import json
 from pathlib import Path
 
 import pytest
+import test_rehearsal
 import yaml
-from test_rehearsal import CPU_LAUNCH_FLAGS, check_rehearsal_outputs, leaf_keys
+from test_rehearsal import check_rehearsal_outputs, leaf_keys
 
 from scale.config import load_config
 
@@ -26,35 +28,16 @@ ALLOWED = {
 
 
 def merged_config() -> dict:
-    from snakemake.utils import update_config
-
-    config = yaml.safe_load(PAPER.read_text())
-    update_config(config, yaml.safe_load(OVERLAY.read_text()))
-    return config
+    return test_rehearsal.merged_config(PAPER, OVERLAY)
 
 
 def test_the_overlay_sets_only_allowed_keys():
-    import test_rehearsal
-
     touched = list(leaf_keys(yaml.safe_load(OVERLAY.read_text())))
     assert touched
     for key in touched:
         assert any(fnmatch.fnmatchcase(key, pattern) for pattern in ALLOWED), f"{key} is not on the allow-list"
         # the same reasons as the VLM rehearsal's, one list of what this machine cannot have
         assert key == "data/openr1/root" or any(fnmatch.fnmatchcase(key, p) for p in test_rehearsal.ALLOWED), key
-
-
-@pytest.mark.parametrize("stage", ["sft", "grpo"])
-def test_the_overlay_launches_with_the_papers_own_files(stage):
-    import shlex
-
-    paper, overlay = yaml.safe_load(PAPER.read_text()), yaml.safe_load(OVERLAY.read_text())
-    words = shlex.split(paper[stage]["launcher"])
-    config_file = words.index("--config_file") + 2
-    assert shlex.split(overlay[stage]["launcher"]) == words[:config_file] + CPU_LAUNCH_FLAGS + words[config_file:]
-    for stage_ in ("sft", "grpo"):
-        assert overlay[stage_]["lora"]["alpha"] / overlay[stage_]["lora"]["r"] == (
-            paper[stage_]["lora"]["alpha"] / paper[stage_]["lora"]["r"])
 
 
 def test_the_merged_config_is_valid_and_keeps_the_paper_grid(tmp_path):
@@ -132,14 +115,12 @@ def test_the_text_paper_config_runs_here_on_stand_ins_through_every_table(tmp_pa
     from scale.models.families import get_family, load_processor
     from scale.models.tiny import stock_chat_template
 
-    from conftest import hub_layout, model_tensors, weight_groups
     from test_workflow import snakemake
 
     snakemake("--cores", "2", "--directory", str(tmp_path), *CONFIGS)
     results = tmp_path / merged_config()["results_dir"]
     check_rehearsal_outputs(tmp_path, results, runs=12)
-    stand_in = results / "hub" / "checkpoints" / "qwen2.5_3b_instruct"
-    assert weight_groups(model_tensors(stand_in)) == hub_layout("qwen2_5")
+    stand_in = results / "hub" / "checkpoints" / "qwen2.5_3b_instruct"  # its stored layout: checked run by run above
     assert load_processor(stand_in).chat_template == stock_chat_template(get_family("qwen2_5"))  # the hub's own
     report = json.loads((results / "data" / "math500" / "filter_report.json").read_text())
     assert report["kept"] == 24 and sum(report["dropped"].values()) == 6

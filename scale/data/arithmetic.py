@@ -42,19 +42,20 @@ def split_bucket(start: int, changes: list[int]) -> str:
     return "test" if hashlib.sha256(key).digest()[0] < 52 else "train"  # about a fifth
 
 
+def random_change(rng: random.Random, before: int) -> int:
+    """A signed change of 1…MAX_CHANGE, its sign flipped when it would leave 0…MAX_VALUE (then it cannot)."""
+    change = rng.randint(1, MAX_CHANGE) * rng.choice((1, -1))
+    return -change if not 0 <= before + change <= MAX_VALUE else change
+
+
 def random_problem(rng: random.Random) -> tuple[int, list[int]]:
     """A start and two or three signed changes whose running totals stay within 0…MAX_VALUE."""
-    while True:
-        start = rng.randint(2, MAX_START)
-        changes, total = [], start
-        for _ in range(rng.choice((2, 3))):
-            change = rng.randint(1, MAX_CHANGE) * rng.choice((1, -1))
-            if not 0 <= total + change <= MAX_VALUE:
-                change = -change
-            changes.append(change)
-            total += change
-        if all(0 <= v <= MAX_VALUE for v in running_totals(start, changes)):
-            return start, changes
+    start = rng.randint(2, MAX_START)
+    changes, total = [], start
+    for _ in range(rng.choice((2, 3))):
+        changes.append(random_change(rng, total))
+        total += changes[-1]
+    return start, changes
 
 
 def running_totals(start: int, changes: list[int]) -> list[int]:
@@ -77,6 +78,9 @@ def problem_of(question: str) -> tuple[int, list[int]]:
 
 def calculation(before: int, change: int) -> str:
     return f"{before} + {change}" if change > 0 else f"{before} - {-change}"
+
+
+CALCULATION = re.compile(r"(\d+) ([+-]) (\d+) = (\d+)")  # a trace's step, ``calculation`` and its result, read back
 
 
 def change_sentence(pronoun: str, change: int, thing: str, rng: random.Random) -> str:
@@ -121,9 +125,7 @@ def ask_word_problem(rng: random.Random, lettered: bool, bucket: str):
 
 def ask_calculation(rng: random.Random):
     start = rng.randint(2, MAX_START)
-    change = rng.randint(1, MAX_CHANGE) * rng.choice((1, -1))
-    if not 0 <= start + change <= MAX_VALUE:
-        change = -change
+    change = random_change(rng, start)
     (name, pronoun), thing = rng.choice(NAMES), rng.choice(THINGS)
     sentence = change_sentence(pronoun, change, thing, rng)
     return calculation_question(name, start, sentence, thing), None, calculation(start, change)
@@ -131,9 +133,7 @@ def ask_calculation(rng: random.Random):
 
 def _fact(rng: random.Random) -> tuple[str, int]:
     before = rng.randint(0, MAX_VALUE)
-    change = rng.randint(1, MAX_CHANGE) * rng.choice((1, -1))
-    if not 0 <= before + change <= MAX_VALUE:
-        change = -change
+    change = random_change(rng, before)
     return calculation(before, change), before + change
 
 

@@ -149,10 +149,8 @@ def write_test_set_fixture(dataset: str, out_dir: str | Path, rows: int = 8, see
 
     if dataset in ("gsm8k", "math500"):
         columns, features = _text_test_columns(dataset, rows, seed)
-        datasets.Dataset.from_dict(columns, features=features).save_to_disk(str(out_dir))
-        return Path(out_dir)
-    items = list(generate(dataset, "test", rows, seed, image_size=84))
-    if dataset == "scienceqa":
+    elif dataset == "scienceqa":
+        items = list(generate(dataset, "test", rows, seed, image_size=84))
         columns: dict[str, list] = {key: [] for key in (
             "image", "question", "choices", "answer", "hint", "task", "grade", "subject", "topic", "category",
             "skill", "lecture", "solution")}
@@ -171,6 +169,7 @@ def write_test_set_fixture(dataset: str, out_dir: str | Path, rows: int = 8, see
             **{k: datasets.Value("string") for k in ("hint", "task", "grade", "subject", "topic", "category",
                                                      "skill", "lecture", "solution")}})
     elif dataset == "iconqa":
+        items = list(generate(dataset, "test", rows, seed, image_size=84))
         columns = {key: [] for key in ("question_id", "question", "choices", "answer", "query_image",
                                        "choice_image_0", "choice_image_1", "ques_type", "label", "grade", "skills")}
         for i, (record, image) in enumerate(items + items[:1]):

@@ -52,7 +52,7 @@ def first_usable_generation(row: dict[str, Any]) -> tuple[int | None, str]:
     return None, "no_correct_trace"
 
 
-def convert_row(row: dict[str, Any], index: int, dataset: str) -> tuple[dict | None, str, bool]:
+def convert_row(row: dict[str, Any], index: int) -> tuple[dict | None, str, bool]:
     """(record or None, reason, whether a missing ``<think>`` was added) for one corpus row."""
     problem = (row.get("problem") or "").strip()
     if not problem:
@@ -105,7 +105,7 @@ def filter_openr1(rows: Iterable[dict[str, Any]], dataset: str, out_dir: str | P
             continue
         if limit is not None and len(records) >= limit:
             break
-        record, reason, think_added = convert_row(row, index, dataset)
+        record, reason, think_added = convert_row(row, index)
         reasons[reason] += 1
         added += think_added and record is not None
         if record is not None:

@@ -48,6 +48,15 @@ class Family:
         return self.modality == "text"
 
 
+# Qwen2.5-VL and Qwen2.5 share their chat format and their special tokens (the text model's vocabulary holds the
+# vision and object tokens too)
+QWEN_CHAT = dict(end_of_turn="<|im_end|>", user_open="<|im_start|>user\n", user_close="<|im_end|>\n",
+                 assistant_open="<|im_start|>assistant\n", bos=None)
+QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+                       "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
+                       "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+QWEN_TOKEN_ROLES = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+
 FAMILIES: dict[str, Family] = {
     "qwen2_5_vl": Family(
         name="qwen2_5_vl",
@@ -55,18 +64,12 @@ FAMILIES: dict[str, Family] = {
         model_class="Qwen2_5_VLForConditionalGeneration",
         processor_class="Qwen2_5_VLProcessor",
         image_markup="<|vision_start|><|image_pad|><|vision_end|>",
-        end_of_turn="<|im_end|>",
-        user_open="<|im_start|>user\n",
-        user_close="<|im_end|>\n",
-        assistant_open="<|im_start|>assistant\n",
-        bos=None,
+        **QWEN_CHAT,
         tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                              "<|image_pad|>", "<|video_pad|>"),
-        token_roles={"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+        token_roles=QWEN_TOKEN_ROLES,
         # Qwen2.5-VL adds its vision and object tokens; the 3B ties its head
-        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
-                            "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
-                            "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"),
+        hub_special_tokens=QWEN_SPECIAL_TOKENS,
         hub_tied_embeddings=True,
     ),
     "gemma3": Family(
@@ -118,16 +121,10 @@ FAMILIES: dict[str, Family] = {
         model_class="Qwen2ForCausalLM",
         processor_class="Qwen2Tokenizer",  # what AutoTokenizer gives for model_type qwen2
         image_markup="",
-        end_of_turn="<|im_end|>",
-        user_open="<|im_start|>user\n",
-        user_close="<|im_end|>\n",
-        assistant_open="<|im_start|>assistant\n",
-        bos=None,
+        **QWEN_CHAT,
         tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
-        token_roles={"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
-        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
-                            "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
-                            "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"),
+        token_roles=QWEN_TOKEN_ROLES,
+        hub_special_tokens=QWEN_SPECIAL_TOKENS,
         hub_tied_embeddings=True,
         # the tool-call and fill-in-the-middle markers are ordinary added tokens in the real vocabulary
         hub_plain_tokens=("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
@@ -137,7 +134,6 @@ FAMILIES: dict[str, Family] = {
     ),
 }
 VLM_FAMILIES = tuple(name for name, family in FAMILIES.items() if not family.is_text)
-TEXT_FAMILIES = tuple(name for name, family in FAMILIES.items() if family.is_text)
 
 
 def get_family(name: str) -> Family:

@@ -354,10 +354,9 @@ def _stand_in_records(family: Family, dataset: str, split: str) -> list[dict]:
     return [record for record, _ in generate(dataset, split, **STAND_IN_DATA)]
 
 
-def stand_in_corpus(family: Family | None = None) -> list[str]:
+def stand_in_corpus(family: Family) -> list[str]:
     """Texts a stand-in's tokenizer learns: synthetic questions and traces of both benchmarks of its modality
     (the fixtures are made of them) and the instruction; byte-level BPE still covers any other text."""
-    family = family or get_family("qwen2_5_vl")
     return tokenizer_corpus([record for dataset in STAND_IN_DATASETS[family.modality] for split in ("train", "test")
                              for record in _stand_in_records(family, dataset, split)])
 

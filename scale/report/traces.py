@@ -16,7 +16,6 @@ needed counts:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -28,8 +27,6 @@ from scale.data.records import LETTERS, answered_with_text, read_records
 from scale.data.scenes import colour_counts, most_common, read_scene, shape_counts
 from scale.eval.predictions import read_predictions
 from scale.layout import parse_eval_path
-
-_CALCULATION = re.compile(r"(\d+) ([+-]) (\d+) = (\d+)")
 
 
 def picture_counts(test_path: str | Path) -> dict[str, tuple[dict, Counter]]:
@@ -132,7 +129,7 @@ def calculation_steps(predictions: Iterable[str | Path], tests: dict[str, str | 
       question's start and changes in order, each result carried on), whatever the arithmetic;
     * ``right_follow``: share of right answers that are also what the output's last step gives.
     """
-    from scale.data.arithmetic import problem_of, running_totals
+    from scale.data.arithmetic import CALCULATION, problem_of, running_totals
 
     tally: dict[tuple[str, str], Counter] = {}
     records = {d: {r["id"]: r for r in read_records(path)} for d, path in tests.items()}
@@ -144,7 +141,7 @@ def calculation_steps(predictions: Iterable[str | Path], tests: dict[str, str | 
             t = tally.setdefault((cell["dataset"], cell["variant"]), Counter())
             t["outputs"] += 1
             t["right"] += bool(prediction["correct"])
-            steps = _CALCULATION.findall(prediction["output"].split("Check 1")[0].split("</think>")[0])
+            steps = CALCULATION.findall(prediction["output"].split("Check 1")[0].split("</think>")[0])
             if not steps:
                 continue
             written = [(int(a), int(b) if op == "+" else -int(b), int(c)) for a, op, b, c in steps]

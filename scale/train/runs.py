@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scale.data.records import load_image
+from scale.models.families import tokenizer_of
 from scale.train.checkpoints import checkpoint_dir
 
 
@@ -125,11 +126,11 @@ def token_lengths(processor, records: list[dict], images: list[list], build_mess
         while stop < len(records) and stop - start < chunk and bool(images[stop]) == with_pictures:
             stop += 1
         texts = [processor.apply_chat_template(build_messages(r), tokenize=False) for r in records[start:stop]]
-        if hasattr(processor, "tokenizer"):  # a VLM's processor
+        if tokenizer_of(processor) is processor:  # a text model's tokenizer
+            encoded = processor(texts, add_special_tokens=False)
+        else:
             encoded = processor(text=texts, images=images[start:stop] if with_pictures else None,
                                 add_special_tokens=False)
-        else:  # a text model's tokenizer
-            encoded = processor(texts, add_special_tokens=False)
         lengths.extend(len(ids) for ids in encoded["input_ids"])
         start = stop
     return lengths
