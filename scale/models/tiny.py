@@ -71,10 +71,14 @@ def tokenizer_corpus(records: Iterable[dict]) -> list[str]:
 
 
 def stock_chat_template(family: Family) -> str:
-    """The family's hub chat template, as TRL ships it (``trl/chat_templates/{family}.jinja``)."""
+    """The family's hub chat template, as TRL ships it (``trl/chat_templates/{family}.jinja``), or as we keep it
+    where TRL does not (``scale/models/chat_templates/``)."""
     from importlib import resources
 
-    return resources.files("trl").joinpath("chat_templates", f"{family.name}.jinja").read_text()
+    from scale.models.families import own_stock_template
+
+    return own_stock_template(family.name) or resources.files("trl").joinpath(
+        "chat_templates", f"{family.name}.jinja").read_text()
 
 
 def train_tokenizer(family: Family, corpus: Iterable[str], vocab_size: int,

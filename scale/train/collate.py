@@ -4,7 +4,8 @@ Labels come from TRL (assistant-only, through the templates' ``{% generation %}`
 markers). The real checkpoints' stock templates carry no markers, and with
 none transformers returns an all-zero assistant mask (one warning, every label
 -100): ``training_chat_template`` swaps in TRL's marker-carrying copy, exactly as
-TRL's own collator does, and refuses a template it cannot mark. Segments come from ``scale.segments`` on the
+TRL's own collator does (or ours, ``scale/models/chat_templates/``, for a stock template TRL ships none of), and
+refuses a template it cannot mark. Segments come from ``scale.segments`` on the
 chat-rendered text's
 character offsets. The processor expands image placeholders before the
 response, so segments are computed on the unexpanded text and aligned to the
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling, DataCollatorForVisionLanguageModeling
 
-from scale.models.families import tokenizer_of
+from scale.models.families import own_training_template, tokenizer_of
 from scale.segments import Segment, token_segments
 
 
@@ -42,10 +43,12 @@ def training_chat_template(processor) -> str | None:
     try:
         training = get_training_chat_template(processor)
     except ValueError as error:
-        raise ChatTemplateError(
-            "the chat template has no {% generation %} markers and is not a stock template TRL has a training "
-            f"copy of, so no response token would be trained on: {error}"
-        ) from error
+        training = own_training_template(template)  # a stock template TRL ships no copy of (SmolLM2's)
+        if training is None:
+            raise ChatTemplateError(
+                "the chat template has no {% generation %} markers and is not a stock template TRL or scale has a "
+                f"training copy of, so no response token would be trained on: {error}"
+            ) from error
     if training is None or not has_generation_markers(training):
         raise ChatTemplateError("TRL returned no marker-carrying training template for this processor")
     return training
