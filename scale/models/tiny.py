@@ -272,11 +272,10 @@ CONFIG_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_config, "gemma3": _gemma3_config, "
                    "qwen2_5": _qwen2_5_config}
 
 
-def _model_config(family: Family, tokenizer, sizes: TinySizes, vocab_size: int, tied_embeddings: bool | None = None):
-    """The family's config class at ``sizes`` with ``vocab_size`` embedding rows; ``tied_embeddings`` None keeps
-    the class's default."""
+def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
+    """The family's config class at ``sizes``; ``tied_embeddings`` None keeps the class's default."""
     text = dict(
-        vocab_size=vocab_size,
+        vocab_size=len(tokenizer),
         hidden_size=sizes.hidden_size,
         intermediate_size=sizes.intermediate_size,
         num_hidden_layers=sizes.num_layers,
@@ -314,18 +313,13 @@ def build_tiny(
 
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
-    if hub_shaped and spec.real_vocabulary:
-        from scale.models.vocabularies import real_tokenizer
-
-        tokenizer = real_tokenizer(spec)
-    elif hub_shaped:
+    if hub_shaped:
         tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, spec.hub_special_tokens, spec.hub_plain_tokens)
     else:
         tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
     template = stock_chat_template(spec) if hub_shaped else chat_template(spec)
     processor = PROCESSOR_BUILDERS[spec.name](tokenizer, sizes, template)
-    rows = max(len(tokenizer), spec.hub_vocab_size or 0) if hub_shaped else len(tokenizer)
-    config = _model_config(spec, tokenizer, sizes, rows, spec.hub_tied_embeddings if hub_shaped else None)
+    config = _model_config(spec, tokenizer, sizes, spec.hub_tied_embeddings if hub_shaped else None)
     torch.manual_seed(seed)
     model = (AutoModelForCausalLM if spec.is_text else AutoModelForImageTextToText).from_config(config)
     if hub_shaped:
@@ -341,11 +335,11 @@ def build_tiny(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    record = {"family": family, "seed": seed, "sizes": asdict(sizes), "hub_shaped": hub_shaped,
-              "parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(tokenizer)}
-    if hub_shaped:  # which vocabulary, and how many embedding rows hold it
-        record.update(vocabulary=spec.real_vocabulary or "trained here", model_vocab_size=rows)
-    (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    (out_dir / "tiny_build.json").write_text(
+        json.dumps({"family": family, "seed": seed, "sizes": asdict(sizes), "hub_shaped": hub_shaped,
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
+    )
     return out_dir
 
 
@@ -371,9 +365,42 @@ def stand_in_corpus(family: Family) -> list[str]:
                              for record in _stand_in_records(family, dataset, split)])
 
 
-def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
-    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template and the
-    real vocabulary where a package holds it (``scale.train.stand_in`` warms it up)."""
-    spec = get_family(family)
-    corpus = () if spec.real_vocabulary else stand_in_corpus(spec)  # a real vocabulary learns nothing here
-    return build_tiny(family, out_dir, corpus, seed=seed, sizes=sizes, hub_shaped=True)
+def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
+    """Train a stand-in briefly, in place, on synthetic responses in the paper's format (the traces its
+    tokenizer learnt), so that what it samples differs in reward and GRPO has something to learn from.
+
+    A random model never writes a tag: every reward is 0, every advantage 0, and GRPO's update exactly
+    zero. The real checkpoints bring this from pretraining; the stand-in gets it here, through the same
+    SFT path the rehearsal then runs (stock template, TRL's training copy), and stays in the hub layout.
+    """
+    import shutil
+    import tempfile
+
+    from scale.data.synthetic import write_split
+    from scale.models.families import family_of
+    from scale.train.sft import train_sft
+
+    modality = family_of(model_dir).modality
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        # the shortest traces (one round of steps, then the answer): a whole response fits a short completion budget
+        files = [write_split(work / dataset, dataset, "train", STAND_IN_DATA["n"], STAND_IN_DATA["seed"],
+                             STAND_IN_DATA["image_size"], think_ratio=1)
+                 for dataset in STAND_IN_DATASETS[modality]]
+        summary = train_sft(model_dir, files, work / "run", loss="ce", training=dict(training), seed=seed)
+        for file in (work / "run" / "model").iterdir():
+            shutil.copy2(file, Path(model_dir) / file.name)
+    return {k: summary[k] for k in ("steps", "train_loss", "samples_trained")}
+
+
+def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
+                  warmup: Mapping[str, Any] | None = None) -> Path:
+    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template,
+    warmed up on the paper's response format when ``warmup`` (SFT training settings) is given."""
+    out_dir = build_tiny(family, out_dir, stand_in_corpus(get_family(family)), seed=seed, sizes=sizes,
+                         hub_shaped=True)
+    if warmup:
+        record = json.loads((out_dir / "tiny_build.json").read_text())
+        record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(out_dir, warmup, seed)}
+        (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return out_dir

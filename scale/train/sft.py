@@ -37,12 +37,9 @@ LOSSES = ("ce", "scale", "fixed")
 PER_TOKEN = ("fused", "full_logits")
 
 
-def per_token_ce(model, inputs: dict, per_token="fused"):
+def per_token_ce(model, inputs: dict, per_token: str = "fused"):
     """Per-token CE ``[B, T]`` (0 where ignored, position t predicting t+1), its target mask, and the
-    model outputs; ``inputs`` holds ``labels`` aligned with ``input_ids``. ``per_token`` may also be a callable
-    ``(model, inputs) -> (ce, mask, outputs)`` (``scale.train.stand_in.GroupedHead``)."""
-    if callable(per_token):
-        return per_token(model, inputs)
+    model outputs; ``inputs`` holds ``labels`` aligned with ``input_ids``."""
     if per_token == "full_logits":
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
         ce, target_mask = token_ce(outputs.logits, inputs["labels"])
@@ -66,12 +63,12 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         loss: str = "ce",
         w_think: WeightSchedule | None = None,
         w_answer: WeightSchedule | None = None,
-        per_token: Any = "fused",
+        per_token: str = "fused",
         **kwargs: Any,
     ) -> None:
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if not callable(per_token) and per_token not in PER_TOKEN:
+        if per_token not in PER_TOKEN:
             raise ValueError(f"per_token must be one of {PER_TOKEN}, got {per_token!r}")
         if loss == "fixed" and ((w_think and w_think.kind != "constant") or (w_answer and w_answer.kind != "constant")):
             raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
@@ -182,7 +179,6 @@ def train_sft(
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
     callbacks: list | None = None,
-    per_token: Any = "fused",
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
 
@@ -234,7 +230,7 @@ def train_sft(
                                    chat_template=template)
     trainer = ScaleSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
-        loss=loss, w_think=schedules[0], w_answer=schedules[1], per_token=per_token,
+        loss=loss, w_think=schedules[0], w_answer=schedules[1],
         callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
     )
     key = checkpoints.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
