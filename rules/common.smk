@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from scale import cluster, grid, layout
+from scale import cluster, grid, layout, variants
 from scale import config as scale_config
 from scale.report import FIGURES, TABLES
 
@@ -60,8 +60,8 @@ wildcard_constraints:
     dataset=one_of(DATASETS),
     split="train|test|warmup",
     seed=r"\d+",
-    sft_variant=one_of(scale_config.SFT_VARIANTS),
-    grpo_variant=one_of(scale_config.GRPO_VARIANTS),
+    sft_variant=one_of(variants.SFT_VARIANTS),
+    grpo_variant=one_of(variants.GRPO_VARIANTS),
     table=one_of(TABLES),
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from scale.data.test_sets import CONVERTERS as TEST_SETS
 from scale.models.families import FAMILIES
 from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
+from scale.variants import described
 
 
 def _json(text: str):
@@ -300,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
 
     for name, func, help in (
-        ("train-sft", cmd_train_sft, "SFT of one variant (sft, scale_sft, sft_fw)."),
-        ("train-grpo", cmd_train_grpo, "GRPO of one variant (grpo, scale_grpo, grpo_fw) from its SFT model."),
+        ("train-sft", cmd_train_sft, f"SFT of one variant ({described('sft')})."),
+        ("train-grpo", cmd_train_grpo, f"GRPO of one variant ({described('grpo')}) from its SFT model."),
     ):
         sub = command(name, func, help)
         sub.add_argument("--model-dir", required=True, help="model to start from (local directory or hub id)")

@@ -15,22 +15,9 @@ from typing import Any
 
 import yaml
 
-SFT_VARIANTS = ("sft", "scale_sft", "sft_fw")
-GRPO_VARIANTS = ("grpo", "scale_grpo", "grpo_fw")
-
-# The paper's variants, the defaults of every config: a config's `variants` entries override them key by
-# key (`null` drops one). Base is evaluated only; GRPO starts from the named SFT variant; the FW pair runs
-# for the ablation models only. Values lost from the paper's text, marked ASSUMPTION as in the configs:
-DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
-    "sft": {"loss": "ce"},
-    # the paper: w_think decays to w_answer on a cosine; the start value is lost (ASSUMPTION: 2.0)
-    "scale_sft": {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0, "kind": "cosine"}, "w_answer": 1.0},
-    # FW: the same length-independent loss with constant weights (ASSUMPTION: w_think = w_answer = 1.0)
-    "sft_fw": {"loss": "fixed", "w_think": 1.0, "w_answer": 1.0, "ablation_only": True},
-    "grpo": {"init": "sft"},
-    "scale_grpo": {"init": "scale_sft"},
-    "grpo_fw": {"init": "sft_fw", "ablation_only": True},
-}
+from scale.settings import SettingError, check_settings
+from scale.variants import REQUIRED, TRAINED, UnknownVariant, merged
+from scale.variants import stage_of as _stage_of
 
 
 class ConfigError(ValueError):
@@ -43,23 +30,16 @@ def schema() -> dict:
 
 
 def stage_of(variant: str) -> str:
-    """``sft`` or ``grpo``: a variant's name says which stage trains it."""
-    if variant in SFT_VARIANTS:
-        return "sft"
-    if variant in GRPO_VARIANTS:
-        return "grpo"
-    raise ConfigError(f"unknown variant {variant!r}; known: {list(SFT_VARIANTS + GRPO_VARIANTS)}")
+    """``sft`` or ``grpo``: which stage trains a variant (``scale.variants``)."""
+    try:
+        return _stage_of(variant)
+    except UnknownVariant as error:
+        raise ConfigError(str(error)) from None
 
 
 def variants(config: dict) -> dict[str, dict[str, Any]]:
-    """The config's variants: the paper's (``DEFAULT_VARIANTS``) with the config's entries over them."""
-    merged = copy.deepcopy(DEFAULT_VARIANTS)
-    for name, override in (config.get("variants") or {}).items():
-        if override is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = {**merged.get(name, {}), **override}
-    return merged
+    """The config's variants: the registry's defaults (``scale.variants``) with the config's entries over them."""
+    return merged(config.get("variants"))
 
 
 def validate_config(config: dict) -> dict:
@@ -87,7 +67,7 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
                               f"datasets {pictured} have pictures; text models take {list(TEXT_DATASETS)}")
     defined = variants(config)
-    for name in ("sft", "scale_sft", "grpo", "scale_grpo"):
+    for name in REQUIRED:
         if name not in defined:
             raise ConfigError(f"config error at variants/{name}: Tables 1 and 2 need it; it cannot be dropped")
     for name, variant in defined.items():
@@ -98,8 +78,6 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(f"config error at variants/{name}/init: no variant {variant['init']!r}")
     if any(m.get("tiny") is not None for m in config["models"].values()) and "warmup" not in config.get("base", {}):
         raise ConfigError("config error at base: tiny models need base/warmup settings")
-    from scale.settings import SettingError, check_settings
-
     try:
         check_settings(config)
     except SettingError as error:
@@ -139,7 +117,7 @@ def variants_for(config: dict, model: str) -> list[str]:
     """Trained variants of a model, in pipeline order; FW ones only for ablation models."""
     ablation = config["models"][model].get("ablation", False)
     defined = variants(config)
-    return [name for name in SFT_VARIANTS + GRPO_VARIANTS
+    return [name for name in TRAINED
             if name in defined and (ablation or not defined[name].get("ablation_only"))]
 
 

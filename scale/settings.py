@@ -17,6 +17,8 @@ import types
 import typing
 from typing import Any, Iterator, Mapping
 
+from scale.variants import merged, stage_of
+
 LORA_KEYS = {"r": int, "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}
 
 
@@ -112,6 +114,16 @@ def check_schedule(where: str, value) -> None:
         raise SettingError(f"config error at {where}: {error}") from None
 
 
+def check_fixed_weights(where: str, variant: Mapping[str, Any]) -> None:
+    """The fixed-weight (FW) loss is SCALe's with constant weights: a schedule that moves would make it SCALe."""
+    from scale.schedule import WeightSchedule
+
+    for weight in ("w_think", "w_answer"):
+        if weight in variant and WeightSchedule.from_config(variant[weight]).kind != "constant":
+            raise SettingError(f"config error at {where}/{weight}: the fixed-weight loss (loss: fixed) needs a "
+                               f"constant weight, got {variant[weight]!r}; for a schedule use loss: scale")
+
+
 def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """(stage, config path, settings) of every training mapping in the config."""
     if "warmup" in config.get("base", {}):
@@ -120,9 +132,7 @@ def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapp
         yield "sft", "stand_ins/models/warmup", config["stand_ins"]["models"]["warmup"]
     for stage in ("sft", "grpo"):
         yield stage, f"{stage}/training", config[stage]["training"]
-    from scale.config import stage_of, variants
-
-    for name, variant in variants(config).items():
+    for name, variant in merged(config.get("variants")).items():
         if "training" in variant:
             yield stage_of(name), f"variants/{name}/training", variant["training"]
 
@@ -133,9 +143,9 @@ def check_settings(config: Mapping[str, Any]) -> None:
         check_training(stage, where, training)
     for stage in ("sft", "grpo"):
         check_lora(f"{stage}/lora", config[stage].get("lora"))
-    from scale.config import variants
-
-    for name, variant in variants(config).items():
+    for name, variant in merged(config.get("variants")).items():
         for weight in ("w_think", "w_answer"):
             if weight in variant:
                 check_schedule(f"variants/{name}/{weight}", variant[weight])
+        if variant.get("loss") == "fixed":
+            check_fixed_weights(f"variants/{name}", variant)

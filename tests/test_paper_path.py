@@ -123,6 +123,7 @@ BAD_SETTINGS = [
     (("variants", "scale_sft", "w_think"), {"start": 2.0, "end": -1.0}, "variants/scale_sft/w_think.*>= 0"),
     (("variants", "scale_sft", "w_answer"), -0.5, "variants/scale_sft/w_answer.*>= 0"),
     (("variants", "sft_fw", "w_think"), float("nan"), "variants/sft_fw/w_think.*finite"),
+    (("variants", "sft_fw", "w_think"), {"start": 2.0, "end": 1.0}, "variants/sft_fw/w_think: the fixed-weight loss"),
     (("grpo", "rewards", "w_format"), -1.0, "grpo/rewards/w_format"),
 ]
 

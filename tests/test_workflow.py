@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scale.config import GRPO_VARIANTS, SFT_VARIANTS, load_config, variants_for
+from scale.config import load_config, variants_for
+from scale.variants import GRPO_VARIANTS, SFT_VARIANTS
 
 from conftest import assert_base_never_sees_a_test_question
 
@@ -87,7 +88,8 @@ def test_cross_field_rules_are_checked(tmp_path):
 
 
 def test_the_papers_variants_are_every_configs_unless_it_overrides_them():
-    from scale.config import DEFAULT_VARIANTS, variants
+    from scale.config import variants
+    from scale.variants import DEFAULT_VARIANTS
 
     for config_file in ("config.yaml", "configs/ci.yaml", "configs/paper.yaml"):
         assert variants(load_config(REPO / config_file)) == DEFAULT_VARIANTS, config_file
@@ -206,9 +208,13 @@ def test_a_variant_can_override_its_stage_training_settings():
     assert config["sft"]["training"].get("learning_rate") != 0.5, "the stage settings must not be mutated"
 
 
-def test_the_schema_names_the_variants_scale_config_defines():
-    """The schema cannot import them, so it states the variant names again; this keeps the two one list."""
+def test_the_schema_names_the_variants_and_losses_the_registry_defines():
+    """The schema cannot import the registry (scale.variants), so it states the names again: keep them one list."""
     from scale.config import schema
+    from scale.variants import LOSSES
 
     patterns = schema()["properties"]["variants"]["patternProperties"]
-    assert set(patterns) == {f"^({'|'.join(SFT_VARIANTS)})$", f"^({'|'.join(GRPO_VARIANTS)})$"}
+    by_stage = {frozenset(pattern.strip("^()$").split("|")): spec for pattern, spec in patterns.items()}
+    assert set(by_stage) == {frozenset(SFT_VARIANTS), frozenset(GRPO_VARIANTS)}
+    assert set(by_stage[frozenset(SFT_VARIANTS)]["properties"]["loss"]["enum"]) == set(LOSSES)
+    assert set(by_stage[frozenset(GRPO_VARIANTS)]["properties"]["init"]["enum"]) == set(SFT_VARIANTS)

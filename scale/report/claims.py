@@ -20,16 +20,17 @@ import pandas as pd
 from scale.eval.predictions import read_predictions
 from scale.eval.score import mcnemar_exact
 from scale.layout import parse_eval_path
+from scale.variants import REGISTRY
 
 ALL_ROWS = "all rows"
 
-# name: (outcome, baseline, treatment, the sign the claim expects of treatment − baseline)
+# name: (outcome, baseline, treatment, the sign the claim expects of treatment − baseline). SFT over Base, then
+# each of the paper's variants that the registry compares with a baseline: more right, fewer invalid.
+_COMPARED = [v for v in REGISTRY if v.baseline and v.in_paper]
 CLAIMS = {
     "sft_over_base": ("correct", "base", "sft", +1),
-    "scale_sft_over_sft": ("correct", "sft", "scale_sft", +1),
-    "scale_grpo_over_grpo": ("correct", "grpo", "scale_grpo", +1),
-    "scale_sft_fewer_invalid": ("invalid", "sft", "scale_sft", -1),
-    "scale_grpo_fewer_invalid": ("invalid", "grpo", "scale_grpo", -1),
+    **{f"{v.name}_over_{v.baseline}": ("correct", v.baseline, v.name, +1) for v in _COMPARED},
+    **{f"{v.name}_fewer_invalid": ("invalid", v.baseline, v.name, -1) for v in _COMPARED},
 }
 
 

@@ -22,12 +22,11 @@ import pandas as pd  # noqa: E402
 
 from scale.layout import parse_run_path  # noqa: E402
 from scale.report import FIGURES  # noqa: E402
+from scale.variants import REGISTRY, weighted  # noqa: E402
 
-VARIANT_ORDER = ["base", "sft", "sft_fw", "scale_sft", "grpo", "grpo_fw", "scale_grpo"]
-COLOURS = {"base": "#9e9e9e", "sft": "#4c72b0", "sft_fw": "#8172b3", "scale_sft": "#dd8452",
-           "grpo": "#55a868", "grpo_fw": "#64b5cd", "scale_grpo": "#c44e52"}
-LABELS = {"base": "Base", "sft": "SFT", "sft_fw": "SFT-FW", "scale_sft": "SCALe-SFT", "grpo": "GRPO",
-          "grpo_fw": "GRPO-FW", "scale_grpo": "SCALe-GRPO"}
+VARIANT_ORDER = [v.name for v in REGISTRY]
+COLOURS = {v.name: v.colour for v in REGISTRY}
+LABELS = {v.name: v.label for v in REGISTRY}
 
 
 def _log(path) -> pd.DataFrame:
@@ -42,7 +41,7 @@ def _save(fig, path) -> None:
 
 def weight_schedule(train_logs: list, out) -> None:
     runs = [(parse_run_path(p), _log(p)) for p in train_logs]
-    runs = [(cell, log) for cell, log in runs if cell["variant"] in ("scale_sft", "sft_fw") and "w_think" in log]
+    runs = [(cell, log) for cell, log in runs if cell["variant"] in weighted() and "w_think" in log]
     fig, ax = plt.subplots(figsize=(7, 4))
     seen = set()
     for cell, log in runs:

@@ -16,8 +16,9 @@ import pandas as pd
 from scale.eval.predictions import read_predictions
 from scale.eval.score import paired_comparison
 from scale.layout import parse_eval_path
+from scale.variants import comparisons
 
-COMPARISONS = {"scale_sft_vs_sft": ("sft", "scale_sft"), "scale_grpo_vs_grpo": ("grpo", "scale_grpo")}
+COMPARISONS = comparisons()  # scale_sft_vs_sft, scale_grpo_vs_grpo
 
 
 def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -32,8 +32,8 @@ from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, to
 from scale.schedule import WeightSchedule
 from scale.segments import Segment
 from scale.train.checkpoints import ExactResume
+from scale.variants import LOSSES
 
-LOSSES = ("ce", "scale", "fixed")
 PER_TOKEN = ("fused", "full_logits")
 
 

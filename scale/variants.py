@@ -1,0 +1,98 @@
+"""The variants, each defined once: its stage, its default settings, its label and colour, and what the report
+tests it against. Config merging, the schema (tied by a test), the grid, the report, the figures, the
+significance tests, the claims and the command line's help read this registry, so a new variant is one entry.
+
+Light on purpose (no torch, no pandas): the Snakefile and ``scale --help`` import it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+STAGES = ("base", "sft", "grpo")
+LOSSES = ("ce", "scale", "fixed")  # "fixed" is SCALe's loss with constant weights (the FW ablation)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    stage: str  # which stage trains it: base (evaluated only), sft or grpo
+    label: str  # how tables' captions and figures' legends name it
+    colour: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # a config's `variants` entry overrides them key by key
+    baseline: str | None = None  # the variant the report's paired tests compare it with
+    in_paper: bool = True  # the paper's claims are tested on the paper's variants only
+
+
+# In the order the report shows them. Values lost from the paper's text are marked ASSUMPTION, as in the configs.
+REGISTRY: tuple[Variant, ...] = (
+    Variant("base", "base", "Base", "#9e9e9e"),
+    Variant("sft", "sft", "SFT", "#4c72b0", {"loss": "ce"}),
+    # FW: the same length-independent loss with constant weights (ASSUMPTION: w_think = w_answer = 1.0); it
+    # runs for the ablation models only
+    Variant("sft_fw", "sft", "SFT-FW", "#8172b3",
+            {"loss": "fixed", "w_think": 1.0, "w_answer": 1.0, "ablation_only": True}),
+    # the paper: w_think decays to w_answer on a cosine; the start value is lost (ASSUMPTION: 2.0)
+    Variant("scale_sft", "sft", "SCALe-SFT", "#dd8452",
+            {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0, "kind": "cosine"}, "w_answer": 1.0},
+            baseline="sft"),
+    # GRPO starts from the named SFT variant
+    Variant("grpo", "grpo", "GRPO", "#55a868", {"init": "sft"}),
+    Variant("grpo_fw", "grpo", "GRPO-FW", "#64b5cd", {"init": "sft_fw", "ablation_only": True}),
+    Variant("scale_grpo", "grpo", "SCALe-GRPO", "#c44e52", {"init": "scale_sft"}, baseline="grpo"),
+)
+BY_NAME: dict[str, Variant] = {v.name: v for v in REGISTRY}
+
+SFT_VARIANTS = tuple(v.name for v in REGISTRY if v.stage == "sft")
+GRPO_VARIANTS = tuple(v.name for v in REGISTRY if v.stage == "grpo")
+TRAINED = SFT_VARIANTS + GRPO_VARIANTS
+# The paper's variants, the defaults of every config
+DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {name: dict(copy.deepcopy(BY_NAME[name].defaults)) for name in TRAINED}
+# Tables 1 and 2 need these; a config cannot drop them
+REQUIRED = ("sft", "scale_sft", "grpo", "scale_grpo")
+
+
+class UnknownVariant(ValueError):
+    pass
+
+
+def get(name: str) -> Variant:
+    if name not in BY_NAME:
+        raise UnknownVariant(f"unknown variant {name!r}; known: {list(BY_NAME)}")
+    return BY_NAME[name]
+
+
+def stage_of(name: str) -> str:
+    """``sft`` or ``grpo``: which stage trains a variant (``base`` is not trained)."""
+    variant = get(name)
+    if variant.stage == "base":
+        raise UnknownVariant(f"{name!r} is not trained; trained variants: {list(TRAINED)}")
+    return variant.stage
+
+
+def merged(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The defaults with a config's ``variants`` entries over them, key by key; ``None`` drops a variant."""
+    out = copy.deepcopy(DEFAULT_VARIANTS)
+    for name, override in (overrides or {}).items():
+        if override is None:
+            out.pop(name, None)
+        else:
+            out[name] = {**out.get(name, {}), **override}
+    return out
+
+
+def comparisons() -> dict[str, tuple[str, str]]:
+    """The report's paired tests: ``{treatment}_vs_{baseline}`` → (baseline, treatment)."""
+    return {f"{v.name}_vs_{v.baseline}": (v.baseline, v.name) for v in REGISTRY if v.baseline}
+
+
+def weighted() -> tuple[str, ...]:
+    """The SFT variants whose loss weights segments, so whose runs log ``w_think`` and ``w_answer``."""
+    return tuple(name for name in SFT_VARIANTS if BY_NAME[name].defaults.get("loss") in ("scale", "fixed"))
+
+
+def described(stage: str) -> str:
+    """``sft, sft_fw, scale_sft``: a stage's variants, for help texts."""
+    return ", ".join(v.name for v in REGISTRY if v.stage == stage)
