@@ -37,3 +37,11 @@ def test_scale_sft_trainer_snippet_in_readme_trains_the_model_it_is_given(tiny_m
     assert trainer.state.global_step == 2 and trainer.loss_name == "scale"
     untouched = load_model(tiny_models["gemma3"])
     assert any(not torch.equal(a, b) for a, b in zip(names["model"].parameters(), untouched.parameters()))
+
+
+def test_the_readme_stays_a_newcomers_page():
+    """Details belong in docs/; a README past 200 lines has started collecting them again."""
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move details to docs/"
+    for linked in re.findall(r"\]\((docs/[^)#]+)", README.read_text()):
+        assert (README.parent / linked).exists(), linked
