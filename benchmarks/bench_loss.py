@@ -101,10 +101,9 @@ def head_trainer(hidden: int, vocab: int, variant: str):
     from datasets import Dataset
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-    from trl import SFTConfig
 
     from scale.schedule import WeightSchedule
-    from scale.train.sft import ScaleSFTTrainer
+    from scale.train.sft import ScaleSFTConfig, ScaleSFTTrainer
 
     torch.manual_seed(0)
     config = Qwen2Config(hidden_size=hidden, vocab_size=vocab, num_hidden_layers=1, intermediate_size=256,
@@ -114,12 +113,12 @@ def head_trainer(hidden: int, vocab: int, variant: str):
     model.get_input_embeddings().weight.requires_grad_(False)  # tied: the head too, as under LoRA
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<pad>": 0}, "<pad>")),
                                         pad_token="<pad>")
-    args = SFTConfig(output_dir="/tmp/bench_loss_unused", report_to="none", use_cpu=True, bf16=False,
-                     dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False)
+    args = ScaleSFTConfig(output_dir="/tmp/bench_loss_unused", report_to="none", use_cpu=True, bf16=False,
+                          dataset_kwargs={"skip_prepare_dataset": True}, remove_unused_columns=False, loss="scale",
+                          w_think=WeightSchedule.from_config({"start": 2.0, "end": 1.0}))
     return ScaleSFTTrainer(
         model=model, args=args, train_dataset=Dataset.from_dict({"input_ids": [[0]]}), processing_class=tokenizer,
-        data_collator=lambda rows: rows, loss="scale", per_token="full_logits" if variant == "c" else "fused",
-        w_think=WeightSchedule.from_config({"start": 2.0, "end": 1.0}),
+        data_collator=lambda rows: rows, per_token="full_logits" if variant == "c" else "fused",
     )
 
 

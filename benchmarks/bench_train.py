@@ -16,7 +16,7 @@ from pathlib import Path
 from scale.data.records import read_records
 from scale.data.synthetic import write_split
 from scale.models.tiny import build_tiny, tokenizer_corpus
-from scale.train.sft import train_sft
+from scale.train.driver import train_sft
 
 
 def steps_per_second(run_dir: Path) -> float:

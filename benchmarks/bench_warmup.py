@@ -26,7 +26,7 @@ from scale.eval.predictions import read_predictions
 from scale.eval.score import chance_levels, score_file
 from scale.models.tiny import build_tiny, tokenizer_corpus
 from scale.report.traces import survey_counts
-from scale.train.sft import train_sft
+from scale.train.driver import train_sft
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_NEW_TOKENS = 64  # a direct answer is about a dozen tokens, a survey about 40

@@ -4,13 +4,11 @@ import re
 import shlex
 from pathlib import Path
 
-from snakemake.utils import validate
-
-from scale import cluster, grid, layout, variants
+from scale import cluster, grid, launch, layout, variants
 from scale import config as scale_config
 from scale.report import FIGURES, TABLES
 
-validate(config, "../scale/schemas/config.schema.yaml")
+# once: the schema (scale/schemas/config.schema.yaml), then the rules a schema cannot say
 scale_config.validate_config(config)
 
 
@@ -133,14 +131,14 @@ def test_source_settings(wildcards):
 
 def launcher(stage):
     """The command that starts `scale` for a training stage: `scale`, or e.g. `accelerate launch … -m scale.cli`."""
-    return scale_config.resolve_launcher(
+    return launch.resolve_launcher(
         config[stage].get("launcher", "scale"), PROJECT, f"{stage}/launcher"
     )
 
 
 def software_env(name):
     """Shell words putting the config's prebuilt environment for envs/{name}.yaml jobs first on PATH, or none."""
-    return scale_config.software_env(config, name, PROJECT)
+    return launch.software_env(config, name, PROJECT)
 
 
 def train_file(wildcards):
@@ -209,3 +207,24 @@ def test_files(wildcards):
 
 def test_file_arguments(wildcards):
     return " ".join(f"{d}={layout.data_file(R, d, 'test')}" for d in DATASETS)
+
+
+# A training run's files, for the stage's variant wildcard (rules/train.smk)
+def run_outputs(variant_wildcard):
+    """The run folder's model, log and summary, for the stage's variant wildcard."""
+    name = ("{model}", "{dataset}", "{%s}" % variant_wildcard, "{seed}")
+    return dict(
+        model=directory(layout.run_model_dir(R, *name)),
+        log_jsonl=layout.train_log(layout.run_dir(R, *name)),
+        summary=layout.run_summary(layout.run_dir(R, *name)),
+    )
+
+
+def run_log(stage, variant_wildcard):
+    name = layout.run_name("{model}", "{dataset}", "{%s}" % variant_wildcard, "{seed}")
+    return layout.log_file(R, f"train_{stage}", name)
+
+
+def run_timing(variant_wildcard):
+    name = layout.run_name("{model}", "{dataset}", "{%s}" % variant_wildcard, "{seed}")
+    return layout.timing_file(R, "train", name)

@@ -1,82 +1,48 @@
-# Training runs: SFT variants from the base model, GRPO variants from their SFT variant's model.
+# Training runs: SFT variants from the base model, GRPO variants from their SFT variant's model. One rule's
+# shape: the GRPO rule changes only its names, the model it starts from and its environment.
 
 
 rule train_sft:
     input:
-        base=base_model_input,
+        start=base_model_input,
         train=train_file,
     output:
-        model=directory(
-            layout.run_model_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
-        ),
-        log_jsonl=layout.train_log(
-            layout.run_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
-        ),
-        summary=layout.run_summary(
-            layout.run_dir(R, "{model}", "{dataset}", "{sft_variant}", "{seed}")
-        ),
+        **run_outputs("sft_variant"),
     log:
-        layout.log_file(
-            R,
-            "train_sft",
-            layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
-        ),
+        run_log("sft", "sft_variant"),
     benchmark:
-        layout.timing_file(
-            R,
-            "train",
-            layout.run_name("{model}", "{dataset}", "{sft_variant}", "{seed}"),
-        )
+        run_timing("sft_variant")
     conda:
         "../envs/train.yaml"
     threads: 1
     resources:
         mem_mb=6000,
     params:
+        stage="sft",
         settings=sft_settings,
         run_dir=output_dir,
         launcher=launcher("sft"),
+        env=software_env("sft"),
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} train-sft --model-dir {input.base} --train {input.train} "
-        "--spec {params.settings:q} --seed {wildcards.seed} --out {params.run_dir} > {log} 2>&1"
+        "{params.env}OMP_NUM_THREADS={threads} {params.launcher} train-{params.stage} --model-dir {input.start} "
+        "--train {input.train} --spec {params.settings:q} --seed {wildcards.seed} --out {params.run_dir} > {log} 2>&1"
 
 
-rule train_grpo:
+use rule train_sft as train_grpo with:
     input:
-        init=grpo_init_model,
+        start=grpo_init_model,
         train=train_file,
     output:
-        model=directory(
-            layout.run_model_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
-        ),
-        log_jsonl=layout.train_log(
-            layout.run_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
-        ),
-        summary=layout.run_summary(
-            layout.run_dir(R, "{model}", "{dataset}", "{grpo_variant}", "{seed}")
-        ),
+        **run_outputs("grpo_variant"),
     log:
-        layout.log_file(
-            R,
-            "train_grpo",
-            layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),
-        ),
+        run_log("grpo", "grpo_variant"),
     benchmark:
-        layout.timing_file(
-            R,
-            "train",
-            layout.run_name("{model}", "{dataset}", "{grpo_variant}", "{seed}"),
-        )
+        run_timing("grpo_variant")
     conda:
         "../envs/grpo.yaml"
-    threads: 1
-    resources:
-        mem_mb=6000,
     params:
+        stage="grpo",
         settings=grpo_settings,
         run_dir=output_dir,
         launcher=launcher("grpo"),
         env=software_env("grpo"),
-    shell:
-        "{params.env}OMP_NUM_THREADS={threads} {params.launcher} train-grpo --model-dir {input.init} --train {input.train} "
-        "--spec {params.settings:q} --seed {wildcards.seed} --out {params.run_dir} > {log} 2>&1"

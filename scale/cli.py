@@ -64,7 +64,7 @@ def cmd_build_tiny(args) -> None:
 
 
 def cmd_warmup(args) -> None:
-    from scale.train.sft import train_sft
+    from scale.train.driver import train_sft
 
     training = _spec(args, lambda config: config["base"]["warmup"])
     summary = train_sft(args.model_dir, args.train, args.out, loss="ce", training=training, seed=args.seed,
@@ -74,20 +74,20 @@ def cmd_warmup(args) -> None:
 
 def cmd_train_sft(args) -> None:
     from scale.config import sft_spec
-    from scale.train.sft import train_sft
+    from scale.train.driver import train_sft
 
     spec = _spec(args, lambda config: sft_spec(config, args.variant))
     summary = train_sft(
         args.model_dir, args.train, args.out, loss=spec["loss"], w_think=spec["w_think"],
-        w_answer=spec["w_answer"], training=spec["training"], lora=spec.get("lora"), seed=args.seed,
-        config_snapshot=spec,
+        w_answer=spec["w_answer"], weighting=spec.get("weighting"), training=spec["training"],
+        lora=spec.get("lora"), seed=args.seed, config_snapshot=spec,
     )
     print(json.dumps({k: summary[k] for k in ("steps", "train_loss", "wall_seconds", "dropped_overlong")}))
 
 
 def cmd_train_grpo(args) -> None:
     from scale.config import grpo_spec
-    from scale.train.grpo import train_grpo
+    from scale.train.driver import train_grpo
 
     spec = _spec(args, lambda config: grpo_spec(config, args.variant))
     summary = train_grpo(

@@ -4,7 +4,7 @@ Compute nodes may have no network, and a gated checkpoint needs the user's
 token, so every rule that downloads runs as a Snakemake ``localrule`` and every
 other job runs with ``HF_HUB_OFFLINE=1``. In the rehearsal the same rules build
 offline stand-ins instead (``stand_in`` settings; ``scale.data.fixtures`` and
-``scale.models.tiny.build_stand_in``), so the jobs after them cannot tell.
+``scale.train.stand_in``), so the jobs after them cannot tell.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from scale.data.test_sets import UnlabelledTestSetError, check_labels
 def fetch_checkpoint(checkpoint: str, family: str, out_dir: str | Path,
                      stand_in: Mapping[str, Any] | None = None) -> Path:
     """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family
-    (``stand_in``: its ``sizes`` and the ``warmup`` SFT settings, see ``scale.models.tiny.build_stand_in``)."""
+    (``stand_in``: its ``sizes`` and the ``warmup`` SFT settings, see ``scale.train.stand_in``)."""
     out_dir = Path(out_dir)
     if stand_in is not None:
-        from scale.models.tiny import build_stand_in
+        from scale.train.stand_in import build_warm_stand_in
 
-        build_stand_in(family, out_dir, sizes=stand_in.get("sizes"), warmup=stand_in.get("warmup"))
+        build_warm_stand_in(family, out_dir, sizes=stand_in.get("sizes"), warmup=stand_in.get("warmup"))
     else:
         from huggingface_hub import snapshot_download
 

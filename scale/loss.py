@@ -56,10 +56,17 @@ def vanilla_ce(
     batch, as HF's Trainer passes it) the sum is divided by that instead.
     """
     ce, target_mask = token_ce(logits, labels)
-    count = target_mask.sum() if num_items_in_batch is None else num_items_in_batch
-    if num_items_in_batch is None and int(count) == 0:
+    if num_items_in_batch is None and not target_mask.any():
         return _zero_like_graph(logits)
-    return ce.sum() / count
+    return vanilla_ce_from_token_ce(ce, target_mask, num_items_in_batch)
+
+
+def vanilla_ce_from_token_ce(
+    ce: torch.Tensor, target_mask: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
+) -> torch.Tensor:
+    """Eq. 1 from a precomputed ``token_ce``: its sum over the batch's (or ``num_items_in_batch``) target tokens."""
+    count = target_mask.sum() if num_items_in_batch is None else num_items_in_batch
+    return ce.sum() / (count.clamp(min=1) if isinstance(count, torch.Tensor) else max(count, 1))
 
 
 def segment_sums(

@@ -124,6 +124,19 @@ def check_fixed_weights(where: str, variant: Mapping[str, Any]) -> None:
                                f"constant weight, got {variant[weight]!r}; for a schedule use loss: scale")
 
 
+def check_weighting(where: str, variant: Mapping[str, Any]) -> None:
+    """An online weighting (``scale.weighting``) tunes SCALe's weights: a known rule with good settings."""
+    from scale.weighting import weighting_from_config
+
+    if variant.get("loss") != "scale":
+        raise SettingError(f"config error at {where}/weighting: an online weighting tunes SCALe's weights, so it "
+                           f"needs loss: scale, not {variant.get('loss')!r}")
+    try:
+        weighting_from_config(variant["weighting"])
+    except ValueError as error:
+        raise SettingError(f"config error at {where}/weighting: {error}") from None
+
+
 def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """(stage, config path, settings) of every training mapping in the config."""
     if "warmup" in config.get("base", {}):
@@ -149,3 +162,5 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 check_schedule(f"variants/{name}/{weight}", variant[weight])
         if variant.get("loss") == "fixed":
             check_fixed_weights(f"variants/{name}", variant)
+        if "weighting" in variant:
+            check_weighting(f"variants/{name}", variant)

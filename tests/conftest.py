@@ -47,12 +47,12 @@ def text_stand_in(tmp_path_factory) -> Path:
     """A hub-shaped Qwen2.5 stand-in at the text rehearsal's sizes, warmed up as the rehearsal's is."""
     import yaml
 
-    from scale.models.tiny import build_stand_in
+    from scale.train.stand_in import build_warm_stand_in
 
     overlay = Path(__file__).resolve().parents[1] / "configs" / "text_rehearsal.yaml"
     settings = yaml.safe_load(overlay.read_text())["stand_ins"]["models"]
-    return build_stand_in("qwen2_5", tmp_path_factory.mktemp("text_stand_in") / "qwen2_5", sizes=settings["sizes"],
-                          warmup=settings["warmup"])
+    return build_warm_stand_in("qwen2_5", tmp_path_factory.mktemp("text_stand_in") / "qwen2_5",
+                               sizes=settings["sizes"], warmup=settings["warmup"])
 
 
 def first_records(synthetic_dir: Path, dataset: str, n: int, directory: Path) -> Path:

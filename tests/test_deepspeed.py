@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from scale.config import resolve_launcher
+from scale.launch import resolve_launcher
 
 from conftest import first_records, model_tensors
 

@@ -29,7 +29,7 @@ def test_each_family_evaluates_end_to_end_with_the_hf_backend(tiny_models, synth
 
 
 def test_predictions_are_identical_between_batch_size_1_and_8(tiny_models, synthetic_dir, tmp_path):
-    from scale.train.sft import train_sft
+    from scale.train.driver import train_sft
 
     # a briefly trained model, so outputs are not one repeated token
     train_sft(tiny_models["qwen2_5_vl"], synthetic_dir / "iconqa" / "train.jsonl", tmp_path,

@@ -19,18 +19,20 @@ def make_trainer(model_dir, items, tmp_path, loss, per_token="fused"):
     from scale.prompts import training_messages
     from scale.train import runs
     from scale.train.collate import SegmentCollator, training_chat_template
-    from scale.train.sft import ScaleSFTTrainer, sft_config
+    from scale.train.driver import sft_config
+    from scale.train.sft import ScaleSFTTrainer
 
     processor = load_processor(model_dir)
     dataset = runs.conversation_dataset([r for r, _ in items], runs.load_images(items), training_messages)
     collator = SegmentCollator(processor=processor, assistant_only_loss=True,
                                chat_template=training_chat_template(processor))
     weights = {"scale": ({"start": 2.0, "end": 1.0}, 1.0), "fixed": (1.0, 1.0), "ce": (1.0, 1.0)}[loss]
-    args = sft_config(tmp_path, {"max_steps": 1, "per_device_train_batch_size": 2, "disable_tqdm": True}, 0)
+    args = sft_config(tmp_path, {"max_steps": 1, "per_device_train_batch_size": 2, "disable_tqdm": True}, 0,
+                      loss=loss, w_think=WeightSchedule.from_config(weights[0]),
+                      w_answer=WeightSchedule.from_config(weights[1]))
     trainer = ScaleSFTTrainer(
         model=load_model(model_dir, dtype=torch.float32), args=args, train_dataset=dataset,
-        processing_class=processor, data_collator=collator, loss=loss, per_token=per_token,
-        w_think=WeightSchedule.from_config(weights[0]), w_answer=WeightSchedule.from_config(weights[1]),
+        processing_class=processor, data_collator=collator, per_token=per_token,
     )
     return trainer, collator
 

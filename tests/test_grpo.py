@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scale.rewards import accuracy_reward_func, format_reward_func
-from scale.train.grpo import train_grpo
+from scale.train.driver import train_grpo
 
 
 def test_reward_functions_take_trl_conversational_completions_and_log_the_invalid_share():
@@ -40,7 +40,7 @@ def test_grpo_runs_from_a_model_logs_both_rewards_in_range_and_saves_a_loadable_
 
 
 def test_reward_weights_come_from_the_config(tmp_path):
-    from scale.train.grpo import grpo_config
+    from scale.train.driver import grpo_config
 
     args = grpo_config(tmp_path, {"max_steps": 1}, {"w_format": 0.5, "w_accuracy": 2.0}, seed=0, use_vllm=False)
     assert args.reward_weights == [0.5, 2.0] and not args.use_vllm

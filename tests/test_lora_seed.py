@@ -71,10 +71,10 @@ def test_lora_grpo_in_fresh_processes_gives_bitwise_equal_merged_models_for_the_
         # a random policy never earns the paper's rewards (a zero update): reward the completions' lengths
         run_python(
             "from scale.rewards import completion_text\n"
-            "from scale.train import grpo\n"
-            "grpo.format_reward_func = lambda completions, **kw: [float(len(completion_text(c)) % 5) "
+            "from scale.train import driver\n"
+            "driver.format_reward_func = lambda completions, **kw: [float(len(completion_text(c)) % 5) "
             "for c in completions]\n"
-            f"summary = grpo.train_grpo({str(tiny_models['llava_next'])!r}, {str(four_samples)!r}, {str(out)!r}, "
+            f"summary = driver.train_grpo({str(tiny_models['llava_next'])!r}, {str(four_samples)!r}, {str(out)!r}, "
             f"training={training!r}, lora={LORA!r}, seed={seed})\n"
             "assert summary['weights_moved']\n")
         return model_tensors(out / "model")

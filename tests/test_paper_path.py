@@ -59,7 +59,7 @@ def test_every_job_imports_scale_from_this_checkout_and_runs_with_the_hub_offlin
 
 
 def test_a_launcher_config_file_is_found_from_any_working_directory():
-    from scale.config import resolve_launcher
+    from scale.launch import resolve_launcher
 
     launcher = "accelerate launch --config_file configs/accelerate/zero2.yaml -m scale.cli"
     resolved = resolve_launcher(launcher, REPO)
@@ -192,7 +192,7 @@ def test_every_shipped_config_passes_the_settings_check():
 
 def test_the_paper_config_names_the_grpo_objective_it_means():
     from scale.config import grpo_spec
-    from scale.train.grpo import grpo_config
+    from scale.train.driver import grpo_config
 
     config = load_config(REPO / "configs" / "paper.yaml")
     training = dict(grpo_spec(config, "grpo")["training"], bf16=False, use_cpu=True)
@@ -204,8 +204,7 @@ def test_activation_recomputation_is_the_configs_choice_not_trls_default(tmp_pat
     """TRL turns gradient checkpointing on; the tiny default turns it off (it only recomputes there, ~30%
     of a step), the paper keeps it for memory. Every trainer of the config must get its choice."""
     from scale.config import grpo_spec, sft_spec
-    from scale.train.grpo import grpo_config
-    from scale.train.sft import sft_config
+    from scale.train.driver import grpo_config, sft_config
 
     config = load_config(REPO / config_file)
     cpu = dict(bf16=False, use_cpu=True)
@@ -322,7 +321,8 @@ def test_a_global_batch_without_target_tokens_stops_training(stand_ins, syntheti
     from scale.prompts import training_messages
     from scale.train import runs
     from scale.train.collate import SegmentCollator
-    from scale.train.sft import NoTargetTokensError, ScaleSFTTrainer, sft_config
+    from scale.train.driver import sft_config
+    from scale.train.sft import NoTargetTokensError, ScaleSFTTrainer
 
     items = read_items(synthetic_dir / "scienceqa" / "train.jsonl")[:4]
     processor = load_processor(stand_ins["gemma3"])

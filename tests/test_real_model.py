@@ -170,7 +170,8 @@ def test_the_scale_loss_of_a_real_batch_equals_a_reference_computed_token_by_tok
     from scale.segments import Segment
     from scale.train import runs
     from scale.train.collate import TextSegmentCollator, text_example, training_chat_template
-    from scale.train.sft import ScaleSFTTrainer, sft_config
+    from scale.train.driver import sft_config
+    from scale.train.sft import ScaleSFTTrainer
 
     checkpoint = results_of(smoke) / "hub" / "checkpoints" / MODEL
     tokenizer = load_processor(checkpoint)
@@ -179,10 +180,10 @@ def test_the_scale_loss_of_a_real_batch_equals_a_reference_computed_token_by_tok
     batch = TextSegmentCollator(pad_token_id=tokenizer.pad_token_id)(
         [text_example(tokenizer, training_messages(r), template) for r in records])
     model = load_model(checkpoint, dtype=torch.float32)
-    args = sft_config(tmp_path, {"max_steps": 4, "disable_tqdm": True}, 0, text=True)
+    args = sft_config(tmp_path, {"max_steps": 4, "disable_tqdm": True}, 0, text=True, loss="scale",
+                      w_think=WeightSchedule(2.0, 1.0, "cosine"), w_answer=WeightSchedule(1.0, 1.0, "constant"))
     dataset = runs.text_dataset(tokenizer, records, training_messages, template)
-    trainer = ScaleSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, loss="scale",
-                              w_think=WeightSchedule(2.0, 1.0, "cosine"), w_answer=WeightSchedule(1.0, 1.0, "constant"))
+    trainer = ScaleSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     trainer.state.global_step, trainer.state.max_steps = 2, 4  # half way: w_think 1.5
     w_think, w_answer = trainer.current_weights()
     assert (w_think, w_answer) == pytest.approx((1.5, 1.0))

@@ -11,7 +11,7 @@ import torch
 from transformers import TrainerCallback
 
 from scale.train.checkpoints import COMPLETE_FILE, CheckpointMismatchError, UntrainedModelError, restore_weights
-from scale.train.sft import train_sft
+from scale.train.driver import train_sft
 
 from conftest import first_records, model_tensors
 
@@ -134,21 +134,21 @@ def test_weights_that_do_not_fit_stop_the_resume_naming_them(tiny_models, tmp_pa
 
 def test_grpo_resumes_to_the_weights_of_an_uninterrupted_run(tiny_models, eight_samples, tmp_path, monkeypatch):
     from scale.rewards import completion_text
-    from scale.train import grpo
+    from scale.train import driver
 
     def length_reward(completions, **kwargs):  # a random policy never earns the paper's rewards: vary them
         return [float(len(completion_text(c)) % 5) for c in completions]
 
-    monkeypatch.setattr(grpo, "format_reward_func", length_reward)
+    monkeypatch.setattr(driver, "format_reward_func", length_reward)
     training = dict(max_steps=3, per_device_train_batch_size=4, num_generations=4, max_completion_length=8,
                     learning_rate=1e-2, logging_steps=1, save_steps=1, disable_tqdm=True)
     settings = dict(training=training, rewards={"w_format": 1.0, "w_accuracy": 1.0}, seed=0)
-    straight = grpo.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "straight", **settings)
+    straight = driver.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "straight", **settings)
     assert straight["weights_moved"]
     with pytest.raises(Crash):
-        grpo.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "killed", callbacks=[CrashAfter(2)],
+        driver.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "killed", callbacks=[CrashAfter(2)],
                         **settings)
-    resumed = grpo.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "killed", **settings)
+    resumed = driver.train_grpo(tiny_models["llava_next"], eight_samples, tmp_path / "killed", **settings)
     assert resumed["resumed_from"].endswith("checkpoint-2")
     assert_same_weights(model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model"))
 

@@ -14,7 +14,7 @@ from scale.prompts import training_messages
 from scale.schedule import cosine
 from scale.segments import Segment
 from scale.train.checkpoints import COMPLETE_FILE
-from scale.train.sft import train_sft
+from scale.train.driver import train_sft
 
 from conftest import first_records
 
@@ -73,6 +73,38 @@ def test_each_variant_learns_a_fixed_batch_logs_its_curves_and_saves_a_loadable_
     assert summary["steps"] == 30 and summary["samples_trained"] == 4
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["versions"]["trl"] and run["loss"] == loss and run["train_tokens"] > 0
+    assert run["config"] is None and run["steps"] == 30 and run["resumed_from"] is None and run["processes"] == 1
+
+
+CPU = dict(output_dir="unused", report_to="none", bf16=False, use_cpu=True)
+
+
+def test_the_loss_settings_are_a_config_dataclass_like_trls():
+    from trl import SFTConfig
+
+    from scale.schedule import WeightSchedule
+    from scale.train.sft import ScaleSFTConfig
+
+    args = ScaleSFTConfig(loss="scale", w_think=WeightSchedule(2.0, 1.0, "cosine"), w_answer=1, **CPU)
+    assert isinstance(args, SFTConfig) and args.think_schedule == WeightSchedule(2.0, 1.0, "cosine")
+    assert args.answer_schedule == WeightSchedule(1.0, 1.0, "constant")
+    assert json.loads(args.to_json_string())["w_think"] == {"start": 2.0, "end": 1.0, "kind": "cosine"}
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ScaleSFTConfig(loss="segment", **CPU)
+    with pytest.raises(ValueError, match="fixed-weight loss needs constant"):
+        ScaleSFTConfig(loss="fixed", w_answer={"start": 1.0, "end": 0.5}, **CPU)
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        ScaleSFTConfig(loss="scale", w_think=-1.0, **CPU)
+
+
+def test_the_trainer_takes_its_loss_only_from_a_scale_config(tiny_models):
+    from trl import SFTConfig
+
+    from scale.models.families import load_model
+    from scale.train.sft import ScaleSFTTrainer
+
+    with pytest.raises(TypeError, match="args=ScaleSFTConfig"):
+        ScaleSFTTrainer(model=load_model(tiny_models["gemma3"]), args=SFTConfig(**CPU))
 
 
 def test_logged_w_think_follows_the_cosine_over_the_real_total_steps(tiny_models, four_samples, tmp_path):

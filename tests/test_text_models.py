@@ -88,7 +88,7 @@ def test_text_examples_carry_the_ids_and_labels_trl_s_own_text_preparation_gives
 
 
 def test_sft_with_the_scale_loss_trains_a_text_model_and_saves_it_whole(tiny_text_model, text_dir, tmp_path):
-    from scale.train.sft import train_sft
+    from scale.train.driver import train_sft
 
     summary = train_sft(tiny_text_model, text_dir / "gsm8k" / "train.jsonl", tmp_path, loss="scale",
                         w_think={"start": 2.0, "end": 1.0, "kind": "cosine"}, training=dict(FAST, max_steps=20), seed=0)
@@ -125,7 +125,8 @@ def test_fused_and_full_logits_per_token_ce_agree_on_a_text_model(tiny_text_mode
 
 def test_grpo_runs_on_text_prompts_without_a_picture_column(tiny_text_model, text_dir, tmp_path):
     from scale.data.records import read_items
-    from scale.train.grpo import grpo_dataset, train_grpo
+    from scale.train.driver import train_grpo
+    from scale.train.grpo import grpo_dataset
 
     items = read_items(text_dir / "gsm8k" / "train.jsonl")
     dataset = grpo_dataset(items)

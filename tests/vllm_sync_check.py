@@ -14,12 +14,12 @@ def main(model_dir: str, train: str, out: str, max_completion_length: str = "8")
     from scale.models.families import load_model
     from scale.models.stored_layout import StoredNames
     from scale.rewards import completion_text
-    from scale.train import grpo
+    from scale.train import driver
 
     # a stand-in's completions barely differ in the paper's rewards: reward their lengths, so weights move
-    grpo.format_reward_func = lambda completions, **kw: [float(len(completion_text(c)) % 5) for c in completions]
+    driver.format_reward_func = lambda completions, **kw: [float(len(completion_text(c)) % 5) for c in completions]
     trainers = []
-    trainer_class = grpo.grpo_trainer_class
+    trainer_class = driver.grpo_trainer_class
 
     def recording_trainer_class():
         class Recording(trainer_class()):
@@ -29,11 +29,11 @@ def main(model_dir: str, train: str, out: str, max_completion_length: str = "8")
 
         return Recording
 
-    grpo.grpo_trainer_class = recording_trainer_class
+    driver.grpo_trainer_class = recording_trainer_class
     training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
                 "max_completion_length": int(max_completion_length),
                 "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1000, "disable_tqdm": True, "bf16": False}
-    summary = grpo.train_grpo(model_dir, train, out, training=training, use_vllm=True, seed=0)
+    summary = driver.train_grpo(model_dir, train, out, training=training, use_vllm=True, seed=0)
     trainer = trainers[0]
     trainer.vllm_generation.sync_weights()  # what every step's generation starts with: the policy as it is now
     engine_model = trainer.vllm_generation.llm.llm_engine.model_executor.driver_worker.model_runner.model

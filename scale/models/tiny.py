@@ -365,42 +365,7 @@ def stand_in_corpus(family: Family) -> list[str]:
                              for record in _stand_in_records(family, dataset, split)])
 
 
-def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
-    """Train a stand-in briefly, in place, on synthetic responses in the paper's format (the traces its
-    tokenizer learnt), so that what it samples differs in reward and GRPO has something to learn from.
-
-    A random model never writes a tag: every reward is 0, every advantage 0, and GRPO's update exactly
-    zero. The real checkpoints bring this from pretraining; the stand-in gets it here, through the same
-    SFT path the rehearsal then runs (stock template, TRL's training copy), and stays in the hub layout.
-    """
-    import shutil
-    import tempfile
-
-    from scale.data.synthetic import write_split
-    from scale.models.families import family_of
-    from scale.train.sft import train_sft
-
-    modality = family_of(model_dir).modality
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        # the shortest traces (one round of steps, then the answer): a whole response fits a short completion budget
-        files = [write_split(work / dataset, dataset, "train", STAND_IN_DATA["n"], STAND_IN_DATA["seed"],
-                             STAND_IN_DATA["image_size"], think_ratio=1)
-                 for dataset in STAND_IN_DATASETS[modality]]
-        summary = train_sft(model_dir, files, work / "run", loss="ce", training=dict(training), seed=seed)
-        for file in (work / "run" / "model").iterdir():
-            shutil.copy2(file, Path(model_dir) / file.name)
-    return {k: summary[k] for k in ("steps", "train_loss", "samples_trained")}
-
-
-def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
-                  warmup: Mapping[str, Any] | None = None) -> Path:
-    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template,
-    warmed up on the paper's response format when ``warmup`` (SFT training settings) is given."""
-    out_dir = build_tiny(family, out_dir, stand_in_corpus(get_family(family)), seed=seed, sizes=sizes,
-                         hub_shaped=True)
-    if warmup:
-        record = json.loads((out_dir / "tiny_build.json").read_text())
-        record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(out_dir, warmup, seed)}
-        (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return out_dir
+def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
+    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template (the
+    rehearsal warms it up on the paper's response format: ``scale.train.stand_in``)."""
+    return build_tiny(family, out_dir, stand_in_corpus(get_family(family)), seed=seed, sizes=sizes, hub_shaped=True)

@@ -167,7 +167,8 @@ class ExactResume:
     """Mixin for a Trainer: resume through ``restore_weights`` (fails on a mismatch) instead of the
     Trainer's warn-only loader (DeepSpeed and FSDP runs keep their engines' own checkpoint loaders),
     mark each checkpoint complete once every process has written it, and carry ``run_counts`` (the
-    run's own running totals, e.g. trained tokens) across a resume."""
+    run's own running totals, e.g. trained tokens) and ``resumable_state()`` (e.g. an online weighting's
+    history; given back through ``restore_state``) across a resume."""
 
     run_counts: dict[str, int]
 
@@ -177,6 +178,7 @@ class ExactResume:
         if resume_from_checkpoint:
             record = read_complete(resume_from_checkpoint) or {}
             self.run_counts.update(record.get("counts", {}))
+            self.restore_state(record.get("state", {}))
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
     def _save_checkpoint(self, model, trial):
@@ -184,8 +186,15 @@ class ExactResume:
         self.accelerator.wait_for_everyone()  # every process's shard and RNG state is on disk
         if self.accelerator.is_main_process:
             folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
-            record = {"step": self.state.global_step, "counts": dict(getattr(self, "run_counts", {}))}
+            record = {"step": self.state.global_step, "counts": dict(getattr(self, "run_counts", {})),
+                      "state": self.resumable_state()}
             (folder / COMPLETE_FILE).write_text(json.dumps(record, sort_keys=True) + "\n")
+
+    def resumable_state(self) -> dict[str, Any]:
+        return {}
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        pass
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         if self.is_deepspeed_enabled or self.is_fsdp_enabled:

@@ -1,6 +1,7 @@
-"""SFT with a loss chosen by config: ``ce`` (vanilla), ``scale`` (SCALe), ``fixed`` (FW ablation).
+"""SFT with a loss chosen by ``ScaleSFTConfig``: ``ce`` (vanilla), ``scale`` (SCALe), ``fixed`` (FW ablation).
 
-``ScaleSFTTrainer`` is TRL's ``SFTTrainer`` with one method overridden,
+The library part of SFT, for anyone's TRL training: ``ScaleSFTConfig`` is TRL's ``SFTConfig`` with the loss
+settings, ``ScaleSFTTrainer`` TRL's ``SFTTrainer`` with one method overridden,
 ``compute_loss``; TRL keeps the VLM collation (plus segments, see
 ``scale.train.collate``), the loop, checkpointing and logging. All three
 losses are normalised over the *global* batch (every accumulated micro-batch,
@@ -15,24 +16,34 @@ vanilla TRL SFT costs. Its ``log_probs``/``label_mask`` are ``[B, T-1]``, for
 positions 0…T-2 predicting 1…T-1; padded by one column they are exactly
 ``scale.loss.token_ce``'s layout, which the segment code expects.
 ``per_token="full_logits"`` keeps the reference path (full logits, then
-``token_ce``) for tests and benchmarks.
+``token_ce``) for tests and benchmarks. The workflow's runs (loading, LoRA, data, resuming, the summary) are
+``scale.train.driver``'s.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
-from trl import SFTTrainer
+from transformers import TrainerCallback
+from trl import SFTConfig, SFTTrainer
 
-from scale.loss import scale_loss_from_token_ce, segment_means_from_token_ce, token_ce
+from scale.loss import (
+    scale_loss_from_token_ce,
+    segment_means_from_token_ce,
+    segment_sums,
+    token_ce,
+    vanilla_ce_from_token_ce,
+)
 from scale.schedule import WeightSchedule
 from scale.segments import Segment
 from scale.train.checkpoints import ExactResume
 from scale.variants import LOSSES
+from scale.weighting import weighting_from_config
 
 PER_TOKEN = ("fused", "full_logits")
 
@@ -56,27 +67,91 @@ class NoTargetTokensError(RuntimeError):
     """A global batch holds no labelled token: training on it would be a silent zero loss."""
 
 
+def _weight_setting(value: Any) -> float | dict[str, Any]:
+    """A weight as config files write it (a number, or start/end/kind), checked by ``WeightSchedule``."""
+    if isinstance(value, WeightSchedule):
+        value = dataclasses.asdict(value)
+    WeightSchedule.from_config(value)
+    return dict(value) if isinstance(value, Mapping) else float(value)
+
+
+@dataclass
+class ScaleSFTConfig(SFTConfig):
+    """TRL's ``SFTConfig`` with the loss's settings. A weight is a number (constant) or a schedule
+    (``{"start": 2.0, "end": 1.0, "kind": "cosine"}`` or a ``WeightSchedule``) over the run's optimizer steps."""
+
+    loss: str = field(default="ce", metadata={"help": "ce (token mean), scale (SCALe) or fixed (FW ablation)"})
+    w_think: Any = field(default=1.0, metadata={"help": "weight of the think segment's mean CE"})
+    w_answer: Any = field(default=1.0, metadata={"help": "weight of the answer segment's mean CE"})
+    weighting: dict | None = field(default=None, metadata={
+        "help": "weights tuned online from the segment losses instead of w_think/w_answer (scale.weighting), "
+                "e.g. {'rule': 'dwa', 'temperature': 2.0}; loss 'scale' only"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        self.w_think, self.w_answer = _weight_setting(self.w_think), _weight_setting(self.w_answer)
+        if self.loss == "fixed" and {self.think_schedule.kind, self.answer_schedule.kind} != {"constant"}:
+            raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
+        if self.weighting is not None:
+            if self.loss != "scale":
+                raise ValueError(f"an online weighting tunes SCALe's weights: it needs loss 'scale', not {self.loss!r}")
+            self.weighting = dict(self.weighting)
+            weighting_from_config(self.weighting)  # checks it
+
+    @property
+    def think_schedule(self) -> WeightSchedule:
+        return WeightSchedule.from_config(self.w_think)
+
+    @property
+    def answer_schedule(self) -> WeightSchedule:
+        return WeightSchedule.from_config(self.w_answer)
+
+
+def segment_totals(ce: torch.Tensor, target_mask: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    """Sums over the batch's samples of each segment's mean CE, and how many samples have that segment:
+    ``[think sum, think samples, answer sum, answer samples]`` in float64, what an online rule averages."""
+    sums, counts = segment_sums(ce.double(), target_mask, segments)
+    out = []
+    for segment in (Segment.THINK, Segment.ANSWER):
+        present = counts[:, int(segment)] > 0
+        out += [(sums[:, int(segment)] / counts[:, int(segment)].clamp(min=1))[present].sum(), present.sum().double()]
+    return torch.stack(out).cpu()
+
+
+class _WeightingStep(TrainerCallback):
+    """Tells the trainer an optimizer step ended (before a checkpoint of that step is written)."""
+
+    def __init__(self, trainer: "ScaleSFTTrainer") -> None:
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer.end_weighting_step()
+
+
 class ScaleSFTTrainer(ExactResume, SFTTrainer):
-    def __init__(
-        self,
-        *args: Any,
-        loss: str = "ce",
-        w_think: WeightSchedule | None = None,
-        w_answer: WeightSchedule | None = None,
-        per_token: str = "fused",
-        **kwargs: Any,
-    ) -> None:
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    """``SFTTrainer`` with the loss its ``args`` (a ``ScaleSFTConfig``) name. ``per_token`` chooses how the
+    per-token CE is computed (``fused``: TRL's fused LM head; ``full_logits``: the reference path)."""
+
+    def __init__(self, *args: Any, per_token: str = "fused", **kwargs: Any) -> None:
+        config = kwargs.get("args", args[1] if len(args) > 1 else None)
+        if not isinstance(config, ScaleSFTConfig):
+            raise TypeError("ScaleSFTTrainer takes its loss from args=ScaleSFTConfig(loss=..., w_think=..., "
+                            f"w_answer=...), got {type(config).__name__}")
         if per_token not in PER_TOKEN:
             raise ValueError(f"per_token must be one of {PER_TOKEN}, got {per_token!r}")
-        if loss == "fixed" and ((w_think and w_think.kind != "constant") or (w_answer and w_answer.kind != "constant")):
-            raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
         super().__init__(*args, **kwargs)
-        self.loss_name = loss
+        self.loss_name = config.loss
         self.per_token = per_token
-        self.w_think = w_think or WeightSchedule(1.0, 1.0, "constant")
-        self.w_answer = w_answer or WeightSchedule(1.0, 1.0, "constant")
+        self.w_think, self.w_answer = config.think_schedule, config.answer_schedule
+        # an online rule (scale.weighting) replaces the schedules; it sees each step's segment losses, summed
+        # here over the step's micro-batches (float64: the order they add in barely matters) and reduced over
+        # processes when the step ends, so every process and micro-batch of a step use the same weights
+        self.weighting = weighting_from_config(config.weighting)
+        self._segment_totals = torch.zeros(4, dtype=torch.float64)  # think sum, think samples, answer sum, samples
+        if self.weighting is not None:
+            self.add_callback(_WeightingStep(self))
         self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
         self._global_counts: tuple[torch.Tensor, torch.Tensor] | None = None
         # summed over every process, carried across a resume (scale.train.checkpoints.ExactResume):
@@ -86,9 +161,31 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         self.loss_metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
 
     def current_weights(self) -> tuple[float, float]:
-        """(w_think, w_answer) at the current optimizer step of the trainer's real total."""
+        """(w_think, w_answer) at the current optimizer step of the trainer's real total, or the online rule's."""
+        if self.weighting is not None:
+            return self.weighting.weights()
         step, total = self.state.global_step, self.state.max_steps
         return self.w_think(step, total), self.w_answer(step, total)
+
+    def end_weighting_step(self) -> None:
+        """At the end of an optimizer step: the step's segment losses, reduced over every process, to the rule."""
+        totals = self._segment_totals.to(self.accelerator.device)
+        if self.accelerator.num_processes > 1:
+            totals = self.accelerator.gather(totals.reshape(1, -1)).sum(dim=0)
+        think_sum, think_n, answer_sum, answer_n = totals.double().cpu().tolist()
+        self._segment_totals.zero_()
+        if think_n > 0 and answer_n > 0:  # a batch without one of the segments says nothing of its rate
+            self.weighting.update(think_sum / think_n, answer_sum / answer_n)
+            # the rule's inputs, in the step's log line (the last step's, where a line covers several)
+            self.loss_metrics["train"]["rule_think_loss"] = [think_sum / think_n]
+            self.loss_metrics["train"]["rule_answer_loss"] = [answer_sum / answer_n]
+
+    def resumable_state(self) -> dict[str, Any]:
+        return {"weighting": self.weighting.state_dict()} if self.weighting is not None else {}
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        if self.weighting is not None and "weighting" in state:
+            self.weighting.load_state_dict(state["weighting"])
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         """Also count target tokens and target-bearing samples over the whole global batch."""
@@ -122,12 +219,13 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         # DDP averages gradients over processes; global counts make that a sum, so scale back up
         world = self.accelerator.num_processes if counts is not None else 1
         if self.loss_name == "ce":
-            tokens = counts[0] if counts is not None else target_mask.sum()
-            loss = ce.sum() / tokens.clamp(min=1) * world
+            loss = vanilla_ce_from_token_ce(ce, target_mask, counts[0] if counts is not None else None) * world
         else:
             samples = counts[1].clamp(min=1) if counts is not None else None
             loss = scale_loss_from_token_ce(ce, target_mask, segments, w_think, w_answer, samples) * world
         means = segment_means_from_token_ce(ce, target_mask, segments)
+        if self.weighting is not None and mode == "train":
+            self._segment_totals += segment_totals(ce.detach(), target_mask, segments)
         metrics = self.loss_metrics[mode]
         for name in ("think_ce", "answer_ce"):
             if means[name] is not None:
@@ -149,122 +247,3 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
                      for key, values in self.loss_metrics[mode].items() if values})
         self.loss_metrics[mode].clear()
         super().log(logs, start_time)
-
-
-def sft_config(out_dir, training: dict[str, Any], seed: int, text: bool = False):
-    """TRL's ``SFTConfig``: completion-only (assistant turns), no packing, then the config's settings. A text
-    model's examples come tokenised with their labels (``scale.train.collate.text_example``), so TRL
-    prepares nothing and builds no labels of its own."""
-    from trl import SFTConfig
-
-    from scale.train.runs import trainer_args
-
-    if text:
-        stage = dict(assistant_only_loss=False, dataset_kwargs={"skip_prepare_dataset": True})
-    else:
-        stage = dict(assistant_only_loss=True)
-    return trainer_args(SFTConfig, out_dir, training, seed, packing=False, disable_tqdm=False, **stage)
-
-
-def train_sft(
-    model_dir,
-    train_paths,
-    out_dir,
-    *,
-    loss: str = "ce",
-    w_think: Any = 1.0,
-    w_answer: Any = 1.0,
-    training: dict[str, Any] | None = None,
-    lora: dict[str, Any] | None = None,
-    seed: int = 0,
-    config_snapshot: dict[str, Any] | None = None,
-    callbacks: list | None = None,
-) -> dict[str, Any]:
-    """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
-
-    Writes ``out_dir/model`` (only when complete), ``out_dir/train_log.jsonl`` and
-    ``out_dir/run.json``; resumes from ``out_dir.checkpoints`` when a previous
-    attempt was killed (``scale.train.checkpoints`` says exactly when).
-    """
-    import time
-
-    from scale.data.records import as_path_list, read_items
-    from scale.models.families import family_of, load_model, load_processor
-    from scale.prompts import training_messages
-    from scale.train import checkpoints, runs
-
-    started = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    training = dict(training or {})
-    family = family_of(model_dir)
-    args = sft_config(out_dir, training, seed, text=family.is_text)
-    schedules = WeightSchedule.from_config(w_think), WeightSchedule.from_config(w_answer)
-
-    processor = load_processor(model_dir)
-    model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
-    if lora:
-        model = runs.add_lora(model, lora, family, seed)
-
-    paths = as_path_list(train_paths)  # once: a generator would be spent by the first reader
-    items = read_items(paths, require_response=True)
-    records, images, dropped = runs.drop_overlong(
-        processor, [record for record, _ in items], runs.load_images(items), training_messages, args.max_length
-    )
-    if not records:
-        raise ValueError(f"all {len(items)} training samples are longer than max_length={args.max_length}")
-    if dropped:
-        print(f"dropped {dropped} of {len(items)} samples longer than max_length={args.max_length}")
-    from scale.train.collate import SegmentCollator, TextSegmentCollator, training_chat_template
-
-    template = training_chat_template(processor)
-    if family.is_text:
-        if any(images):
-            raise ValueError(f"{family.name} is a text model, but {sum(map(bool, images))} training records "
-                             "have a picture")
-        dataset = runs.text_dataset(processor, records, training_messages, template)
-        collator = TextSegmentCollator(pad_token_id=processor.pad_token_id)
-    else:
-        dataset = runs.conversation_dataset(records, images, training_messages)
-        collator = SegmentCollator(processor=processor, max_length=args.max_length, assistant_only_loss=True,
-                                   chat_template=template)
-    trainer = ScaleSFTTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
-        loss=loss, w_think=schedules[0], w_answer=schedules[1],
-        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
-    )
-    key = checkpoints.run_key([model_dir, *paths], dict(loss=loss, w_think=w_think, w_answer=w_answer,
-                                                        training=training, lora=lora, seed=seed))
-    last = checkpoints.resume_point(trainer, key)
-    start_step = checkpoints.step_of(last)  # read now: checkpoint rotation may delete it during training
-    before = checkpoints.trainable_snapshot(trainer.model)
-    result = trainer.train(resume_from_checkpoint=last)
-    checkpoints.check_trained(trainer, start_step, before)
-    checkpoints.finish_run(trainer, processor, out_dir / "model", merge_lora=bool(lora))
-    summary = {
-        "kind": "sft",
-        "loss": loss,
-        "w_think": w_think,
-        "w_answer": w_answer,
-        "seed": seed,
-        "model_dir": str(model_dir),
-        "family": family.name,
-        "train_paths": [str(p) for p in paths],
-        "samples": len(items),
-        "samples_trained": len(records),
-        "dropped_overlong": dropped,
-        "steps": trainer.state.global_step,
-        "resumed_from": last,
-        "train_tokens": trainer.run_counts["train_tokens"],
-        "target_tokens": trainer.run_counts["target_tokens"],
-        "processes": trainer.accelerator.num_processes,
-        "distribution": runs.distribution(trainer),
-        "train_loss": result.training_loss,
-        "wall_seconds": round(time.perf_counter() - started, 3),
-        "training": training,
-        "lora": lora,
-        "config": config_snapshot,
-    }
-    if trainer.accelerator.is_main_process:
-        runs.write_run_summary(out_dir / "run.json", summary)
-    return summary
