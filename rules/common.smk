@@ -46,6 +46,8 @@ PACKAGED = scale_config.packaged_checkpoints(config)
 DOWNLOADED = [
     m for m in MODELS if not scale_config.is_tiny(config, m) and m not in PACKAGED
 ]
+# the rehearsal's stand-ins tokenise with the real vocabularies installed packages hold (Qwen2's, Mistral's)
+STAND_IN_VOCABULARIES = scale_config.stand_in_vocabularies(config)
 
 
 def one_of(names):
@@ -106,6 +108,10 @@ def packaged_gguf(wildcards):
 
 def packaged_spec(wildcards):
     return as_json(config["models"][wildcards.model]["gguf"])
+
+
+def stand_in_vocabulary(wildcards):
+    return STAND_IN_VOCABULARIES.get(wildcards.model, [])
 
 
 def stand_in(kind):

@@ -8,6 +8,8 @@ localrules:
 
 
 rule fetch_checkpoint:
+    input:
+        vocabulary=stand_in_vocabulary,
     output:
         directory(layout.checkpoint_dir(R, "{model}")),
     log:

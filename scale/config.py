@@ -109,6 +109,26 @@ def packaged_checkpoints(config: dict) -> dict[str, str]:
     return found
 
 
+def stand_in_vocabularies(config: dict) -> dict[str, str]:
+    """model → the real vocabulary file its rehearsal stand-in tokenises with (``stand_ins``, a family with one:
+    ``scale.models.vocabularies``); a missing package is a ``ConfigError`` naming the pip command."""
+    if not config.get("stand_ins", {}).get("models"):
+        return {}
+    from scale.models.families import get_family
+    from scale.models.gguf import MissingPackagedCheckpoint
+    from scale.models.vocabularies import VOCABULARIES
+
+    found = {}
+    for name, model in config["models"].items():
+        vocabulary = get_family(model["family"]).real_vocabulary
+        if "checkpoint" in model and "gguf" not in model and vocabulary:
+            try:
+                found[name] = str(VOCABULARIES[vocabulary].path())
+            except MissingPackagedCheckpoint as error:
+                raise ConfigError(f"config error at stand_ins/models ({name}'s real vocabulary): {error}") from None
+    return found
+
+
 def is_tiny(config: dict, model: str) -> bool:
     return "tiny" in config["models"][model]
 

@@ -55,6 +55,15 @@ def text_stand_in(tmp_path_factory) -> Path:
                                sizes=settings["sizes"], warmup=settings["warmup"])
 
 
+@pytest.fixture(scope="session")
+def text_vocabulary_stand_in(tmp_path_factory) -> Path:
+    """A hub-shaped Qwen2.5 stand-in with Qwen2's real vocabulary (151,936 rows), one small layer, not warmed up."""
+    from scale.models.tiny import build_stand_in
+
+    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_layers": 1, "num_heads": 1, "num_kv_heads": 1}
+    return build_stand_in("qwen2_5", tmp_path_factory.mktemp("vocabulary_stand_in") / "qwen2_5", sizes=sizes)
+
+
 def first_records(synthetic_dir: Path, dataset: str, n: int, directory: Path) -> Path:
     """A training file of the first ``n`` records of a synthetic dataset, its pictures linked beside it."""
     path = directory / "train.jsonl"

@@ -45,10 +45,20 @@ class Family:
     hub_plain_tokens: tuple[str, ...] = ()
     lora_target_modules: str = LANGUAGE_LORA_TARGETS
     modality: str = "image"  # "image": a VLM reading a picture and text; "text": a causal LM reading text
+    # The real checkpoint's vocabulary where a package holds it (scale.models.vocabularies: "qwen2", "mistral"):
+    # a stand-in then tokenises with it, its model vocabulary as large as the checkpoint's (hub_vocab_size,
+    # embedding rows padded past the tokenizer's as the real ones are) and these token roles
+    real_vocabulary: str | None = None
+    hub_vocab_size: int | None = None
+    real_token_roles: Mapping[str, Any] | None = None
 
     @property
     def is_text(self) -> bool:
         return self.modality == "text"
+
+    @property
+    def hub_token_roles(self) -> Mapping[str, Any]:
+        return self.real_token_roles or self.token_roles
 
 
 # Qwen2.5-VL and Qwen2.5 share their chat format and their special tokens (the text model's vocabulary holds the
@@ -59,6 +69,10 @@ QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_
                        "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
                        "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
 QWEN_TOKEN_ROLES = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
+# the tool-call and fill-in-the-middle markers: ordinary added tokens after the special ones, up to 151,664
+QWEN_PLAIN_TOKENS = ("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+                     "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>")
+QWEN_VOCAB = dict(real_vocabulary="qwen2", hub_vocab_size=151_936)  # the 3B checkpoints' embedding rows
 
 FAMILIES: dict[str, Family] = {
     "qwen2_5_vl": Family(
@@ -74,6 +88,8 @@ FAMILIES: dict[str, Family] = {
         # Qwen2.5-VL adds its vision and object tokens; the 3B ties its head
         hub_special_tokens=QWEN_SPECIAL_TOKENS,
         hub_tied_embeddings=True,
+        hub_plain_tokens=QWEN_PLAIN_TOKENS,
+        **QWEN_VOCAB,
     ),
     "gemma3": Family(
         name="gemma3",
@@ -112,9 +128,14 @@ FAMILIES: dict[str, Family] = {
         tiny_special_tokens=("<unk>", "<s>", "</s>", "<image>", "[INST]", "[/INST]"),
         token_roles={"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<unk>", "unk_token": "<unk>",
                      "extra_special_tokens": {"image_token": "<image>"}},
-        # Mistral's [INST] markers are plain text in the real vocabulary; its head is untied
-        hub_special_tokens=("<unk>", "<s>", "</s>", "<image>"),
+        # Mistral's [INST] markers are plain text in the real vocabulary; its head is untied. The checkpoint
+        # adds <image> (32000) and <pad> (32001) to Mistral-7B's 32,000 pieces and pads its rows to 32,064
+        hub_special_tokens=("<unk>", "<s>", "</s>", "<image>", "<pad>"),
         hub_tied_embeddings=False,
+        real_vocabulary="mistral",
+        hub_vocab_size=32_064,
+        real_token_roles={"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
+                          "extra_special_tokens": {"image_token": "<image>"}},
     ),
     # Qwen2.5 Instruct (0.5B-72B): a text-only causal LM whose chat format Qwen2.5-VL shares. Its stored
     # weights are its module names (no conversion mapping); the 0.5B, 1.5B and 3B tie their head.
@@ -129,9 +150,8 @@ FAMILIES: dict[str, Family] = {
         token_roles=QWEN_TOKEN_ROLES,
         hub_special_tokens=QWEN_SPECIAL_TOKENS,
         hub_tied_embeddings=True,
-        # the tool-call and fill-in-the-middle markers are ordinary added tokens in the real vocabulary
-        hub_plain_tokens=("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
-                          "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"),
+        hub_plain_tokens=QWEN_PLAIN_TOKENS,
+        **QWEN_VOCAB,
         lora_target_modules=TEXT_LORA_TARGETS,
         modality="text",
     ),

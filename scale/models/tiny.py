@@ -272,10 +272,11 @@ CONFIG_BUILDERS = {"qwen2_5_vl": _qwen2_5_vl_config, "gemma3": _gemma3_config, "
                    "qwen2_5": _qwen2_5_config}
 
 
-def _model_config(family: Family, tokenizer, sizes: TinySizes, tied_embeddings: bool | None = None):
-    """The family's config class at ``sizes``; ``tied_embeddings`` None keeps the class's default."""
+def _model_config(family: Family, tokenizer, sizes: TinySizes, vocab_size: int, tied_embeddings: bool | None = None):
+    """The family's config class at ``sizes`` with ``vocab_size`` embedding rows; ``tied_embeddings`` None keeps
+    the class's default."""
     text = dict(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size,
         hidden_size=sizes.hidden_size,
         intermediate_size=sizes.intermediate_size,
         num_hidden_layers=sizes.num_layers,
@@ -313,13 +314,18 @@ def build_tiny(
 
     spec = get_family(family)
     sizes = sizes if isinstance(sizes, TinySizes) else TinySizes.from_config(sizes)
-    if hub_shaped:
+    if hub_shaped and spec.real_vocabulary:
+        from scale.models.vocabularies import real_tokenizer
+
+        tokenizer = real_tokenizer(spec)
+    elif hub_shaped:
         tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size, spec.hub_special_tokens, spec.hub_plain_tokens)
     else:
         tokenizer = train_tokenizer(spec, corpus, sizes.vocab_size)
     template = stock_chat_template(spec) if hub_shaped else chat_template(spec)
     processor = PROCESSOR_BUILDERS[spec.name](tokenizer, sizes, template)
-    config = _model_config(spec, tokenizer, sizes, spec.hub_tied_embeddings if hub_shaped else None)
+    rows = max(len(tokenizer), spec.hub_vocab_size or 0) if hub_shaped else len(tokenizer)
+    config = _model_config(spec, tokenizer, sizes, rows, spec.hub_tied_embeddings if hub_shaped else None)
     torch.manual_seed(seed)
     model = (AutoModelForCausalLM if spec.is_text else AutoModelForImageTextToText).from_config(config)
     if hub_shaped:
@@ -335,11 +341,11 @@ def build_tiny(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    (out_dir / "tiny_build.json").write_text(
-        json.dumps({"family": family, "seed": seed, "sizes": asdict(sizes), "hub_shaped": hub_shaped,
-                    "parameters": sum(p.numel() for p in model.parameters()),
-                    "vocab_size": len(tokenizer)}, indent=2, sort_keys=True) + "\n"
-    )
+    record = {"family": family, "seed": seed, "sizes": asdict(sizes), "hub_shaped": hub_shaped,
+              "parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(tokenizer)}
+    if hub_shaped:  # which vocabulary, and how many embedding rows hold it
+        record.update(vocabulary=spec.real_vocabulary or "trained here", model_vocab_size=rows)
+    (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out_dir
 
 
@@ -366,6 +372,8 @@ def stand_in_corpus(family: Family) -> list[str]:
 
 
 def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
-    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template (the
-    rehearsal warms it up on the paper's response format: ``scale.train.stand_in``)."""
-    return build_tiny(family, out_dir, stand_in_corpus(get_family(family)), seed=seed, sizes=sizes, hub_shaped=True)
+    """A hub-shaped stand-in of ``family``'s checkpoint: a tiny random model with the stock chat template and the
+    real vocabulary where a package holds it (``scale.train.stand_in`` warms it up)."""
+    spec = get_family(family)
+    corpus = () if spec.real_vocabulary else stand_in_corpus(spec)  # a real vocabulary learns nothing here
+    return build_tiny(family, out_dir, corpus, seed=seed, sizes=sizes, hub_shaped=True)

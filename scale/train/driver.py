@@ -94,10 +94,12 @@ def train_sft(
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
     callbacks: list | None = None,
+    per_token: Any = "fused",
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
     Samples longer than ``max_length`` are dropped and counted; a text model's records must have no picture.
-    ``weighting`` (``scale.weighting``) tunes SCALe's weights online instead of ``w_think``/``w_answer``."""
+    ``weighting`` (``scale.weighting``) tunes SCALe's weights online instead of ``w_think``/``w_answer``;
+    ``per_token`` is ``ScaleSFTTrainer``'s (the stand-ins' warm-up passes ``GroupedHead``)."""
     out_dir, paths, started = _start(out_dir, train_paths)
     training = dict(training or {})
     family = family_of(model_dir)
@@ -129,7 +131,7 @@ def train_sft(
                                    chat_template=template)
     trainer = ScaleSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=processor, data_collator=collator,
-        callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
+        per_token=per_token, callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl"), *(callbacks or [])],
     )
 
     def summary(result, moved):

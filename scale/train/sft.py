@@ -48,9 +48,12 @@ from scale.weighting import weighting_from_config
 PER_TOKEN = ("fused", "full_logits")
 
 
-def per_token_ce(model, inputs: dict, per_token: str = "fused"):
+def per_token_ce(model, inputs: dict, per_token="fused"):
     """Per-token CE ``[B, T]`` (0 where ignored, position t predicting t+1), its target mask, and the
-    model outputs; ``inputs`` holds ``labels`` aligned with ``input_ids``."""
+    model outputs; ``inputs`` holds ``labels`` aligned with ``input_ids``. ``per_token`` may also be a callable
+    ``(model, inputs) -> (ce, mask, outputs)`` (``scale.train.stand_in.GroupedHead``)."""
+    if callable(per_token):
+        return per_token(model, inputs)
     if per_token == "full_logits":
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
         ce, target_mask = token_ce(outputs.logits, inputs["labels"])
@@ -134,12 +137,12 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
     """``SFTTrainer`` with the loss its ``args`` (a ``ScaleSFTConfig``) name. ``per_token`` chooses how the
     per-token CE is computed (``fused``: TRL's fused LM head; ``full_logits``: the reference path)."""
 
-    def __init__(self, *args: Any, per_token: str = "fused", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, per_token: Any = "fused", **kwargs: Any) -> None:
         config = kwargs.get("args", args[1] if len(args) > 1 else None)
         if not isinstance(config, ScaleSFTConfig):
             raise TypeError("ScaleSFTTrainer takes its loss from args=ScaleSFTConfig(loss=..., w_think=..., "
                             f"w_answer=...), got {type(config).__name__}")
-        if per_token not in PER_TOKEN:
+        if not callable(per_token) and per_token not in PER_TOKEN:
             raise ValueError(f"per_token must be one of {PER_TOKEN}, got {per_token!r}")
         super().__init__(*args, **kwargs)
         self.loss_name = config.loss
