@@ -2,6 +2,7 @@
 
     python benchmarks/bench_seeds.py [--seeds 0 1 2] [--cores 2] [--results-dir results/seeds]
     python benchmarks/bench_seeds.py --configfile configs/text.yaml --results-dir results/text_seeds
+    python benchmarks/bench_seeds.py --tables table4 --results-dir results/seeds_table4   (the adaptive rows only)
     (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
 
 Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
@@ -27,8 +28,9 @@ import yaml
 from scale.config import load_config
 from scale.data import TEXT_DATASETS
 from scale.report import TABLES
-from scale.report.claims import ALL_ROWS, claims_table
+from scale.report.claims import ALL_ROWS, BEYOND, claims_table
 from scale.report.traces import accuracy_by_qtype, calculation_steps, trace_steps
+from scale.variants import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,37 +60,45 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return markdown(shown[["claim", "row", "n_pairs", "difference", "discordant", "p", "holds"]])
 
 
-def run_grid(results: Path, seeds: list[int], configfile: Path, cores: str) -> None:
+def run_grid(results: Path, seeds: list[int], configfile: Path, cores: str, tables: list[str]) -> None:
     overlay = results / "seeds_config.yaml"  # --config would pass the seeds as strings
     # relative to the repository when inside it: Snakemake turns a target inside its working directory into a
     # relative path, which an absolute results_dir's outputs never match, so an existing table counted as done
     folder = os.path.relpath(results, REPO) if results.resolve().is_relative_to(REPO) else str(results)
     overlay.write_text(yaml.safe_dump({"seeds": seeds, "results_dir": folder}))
-    targets = [f"{folder}/{t}.csv" for t in ("table1", "table2")]
+    targets = [f"{folder}/{t}.csv" for t in tables]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # jobs run this python
     subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(cores),
                     "--configfile", str(configfile.resolve()), str(overlay)], check=True, cwd=REPO,
                    env={**os.environ, "PATH": path})
 
 
-def summarise(results: Path, seeds: list[int], config: dict) -> str:
+def summarise(results: Path, seeds: list[int], config: dict, config_name: str = "The embedded default") -> str:
     """``seeds.md`` and its CSVs from a finished grid's tables and predictions."""
     predictions = sorted((results / "eval").glob("*/*/base/predictions.jsonl"))
     predictions += [p for s in seeds for p in sorted((results / "eval").glob(f"*/*/*/seed{s}/predictions.jsonl"))]
     claims = claims_table(predictions)
     claims.to_csv(results / "claims.csv", index=False, float_format="%.6g")
-    parts = [f"# The embedded default over seeds {', '.join(map(str, seeds))}", ""]
-    for table in ("table1", "table2"):
-        frame = pd.read_csv(results / f"{table}.csv")
-        parts += [f"## {TABLES[table]['title']}, mean ± std over the seeds", "",
-                  markdown(mean_std(frame, TABLES[table]["variants"])), ""]
-    parts += ["## The paper's claims: paired McNemar tests pooled over seeds (discordant: baseline only / "
-              "treatment only)", "", claims_markdown(claims), ""]
+    parts = [f"# {config_name} over seeds {', '.join(map(str, seeds))}", ""]
+    for table in TABLES:
+        if (results / f"{table}.csv").is_file():
+            frame = pd.read_csv(results / f"{table}.csv")
+            parts += [f"## {TABLES[table]['title']}, mean ± std over the seeds", "",
+                      markdown(mean_std(frame, TABLES[table]["variants"])), ""]
+    if not claims.empty:
+        parts += ["## The paper's claims: paired McNemar tests pooled over seeds (discordant: baseline only / "
+                  "treatment only)", "", claims_markdown(claims), ""]
+    beyond = claims_table(predictions, claims=BEYOND)
+    if not beyond.empty:
+        beyond.to_csv(results / "claims_beyond.csv", index=False, float_format="%.6g")
+        parts += ["## Beyond the paper: the online-weighted pair against SCALe's schedule, pooled over seeds", "",
+                  claims_markdown(beyond), ""]
     by_qtype = accuracy_by_qtype(predictions)
     by_qtype.to_csv(results / "qtypes.csv", index=False)
     parts += ["## Accuracy (%) per question type, pooled over models and seeds", "",
               markdown(by_qtype.pivot(index=["dataset", "qtype"], columns="variant", values="accuracy")
-                       .reindex(columns=TABLES["table1"]["variants"]).reset_index()), ""]
+                       .reindex(columns=[v.name for v in REGISTRY if v.name in set(by_qtype["variant"])])
+                       .reset_index()), ""]
     tests = {d: results / "data" / d / "test.jsonl" for d in config["data"]["datasets"]}
     if config["data"]["source"] == "synthetic" and set(tests) <= set(TEXT_DATASETS):
         steps = calculation_steps(predictions, tests)
@@ -119,12 +129,14 @@ def main() -> None:
     parser.add_argument("--results-dir", default="results/seeds", help="relative to the repository")
     parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
     parser.add_argument("--summary-only", action="store_true", help="rewrite seeds.md from a finished grid")
+    parser.add_argument("--tables", nargs="+", default=["table1", "table2"], choices=list(TABLES),
+                        help="the tables to build (table4: the online-weighted pair and what it is tested against)")
     args = parser.parse_args()
     results = Path(args.results_dir) if Path(args.results_dir).is_absolute() else REPO / args.results_dir
     results.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:
-        run_grid(results, args.seeds, Path(args.configfile), args.cores)
-    print(summarise(results, args.seeds, load_config(args.configfile)))
+        run_grid(results, args.seeds, Path(args.configfile), args.cores, args.tables)
+    print(summarise(results, args.seeds, load_config(args.configfile), Path(args.configfile).name))
 
 
 if __name__ == "__main__":

@@ -199,6 +199,18 @@ def figure_output(name):
     )
 
 
+def table_significance(wildcards):
+    """The paired tests shown beside a table: its own where it has them, else Table 1's (unused)."""
+    tested = wildcards.table in grid.tested_tables(config)
+    return layout.significance_file(R, wildcards.table if tested else "table1")
+
+
+def named_files(wildcards, input):
+    """``name=path`` for each file the report links (significance.csv, significance_table4.csv, cost, ...)."""
+    files = [*input.significance, input.cost, input.qualitative]
+    return " ".join(f"{Path(f).stem}={f}" for f in files)
+
+
 def table_files(suffix):
     return [layout.table_file(R, t, suffix) for t in grid.tables(config)]
 

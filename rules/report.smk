@@ -1,10 +1,10 @@
-# The report: Tables 1-3 beside the paper, significance, cost, figures, qualitative examples.
+# The report: Tables 1-3 beside the paper, Table 4 beyond it, significance, cost, figures, qualitative examples.
 
 
 rule table:
     input:
         metrics=table_inputs,
-        significance=layout.significance_file(R),
+        significance=table_significance,
         chance=chance_files,
     output:
         csv=report(
@@ -43,6 +43,20 @@ rule significance:
     shell:
         "scale significance --predictions {input.predictions} --bootstrap {params.bootstrap} "
         "--out {output} > {log} 2>&1"
+
+
+use rule significance as significance_table4 with:
+    input:
+        predictions=grid.comparison_predictions(config, "table4"),
+    output:
+        report(
+            layout.significance_file(R, "table4"),
+            caption="../docs/report/significance.rst",
+            category="Tables",
+            labels={"table": "significance (Table 4)"},
+        ),
+    log:
+        layout.log_file(R, "report", "significance_table4"),
 
 
 rule cost:
@@ -111,7 +125,9 @@ rule report:
     input:
         tables=table_files("md"),
         figures=[layout.figure_file(R, name) for name in FIGURES],
-        significance=layout.significance_file(R),
+        significance=[
+            layout.significance_file(R, t) for t in grid.tested_tables(config)
+        ],
         cost=layout.cost_file(R),
         qualitative=layout.qualitative_file(R),
     output:
@@ -123,7 +139,7 @@ rule report:
     params:
         config=as_json(config),
         results_dir=output_dir,
+        files=named_files,
     shell:
         "scale report --results-dir {params.results_dir} --spec {params.config:q} --tables {input.tables} "
-        "--figures {input.figures} --files significance={input.significance} cost={input.cost} "
-        "qualitative={input.qualitative} --out {output} > {log} 2>&1"
+        "--figures {input.figures} --files {params.files} --out {output} > {log} 2>&1"

@@ -396,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--tokenizer", required=True, help="model directory or hub id")
     sub.add_argument("--out", required=True, help="stats.json path")
 
-    sub = command("significance", cmd_significance, "Paired tests: SCALe-SFT vs SFT and SCALe-GRPO vs GRPO per row.")
+    sub = command("significance", cmd_significance,
+                  "Paired tests per row: each variant against its baseline (SCALe-SFT vs SFT, SCALe-GRPO vs GRPO; "
+                  "the online-weighted pair vs SCALe's).")
     sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
     sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
     sub.add_argument("--out", required=True, help="significance.csv")
@@ -438,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=list(TABLES),
-                     help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation")
+                     help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation; "
+                     "table4: the online-weighted pair (beyond the paper)")
     sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
     sub.add_argument("--significance", help="significance.csv to show beside the table")
     sub.add_argument("--chance", nargs="*", default=[],

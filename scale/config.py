@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from scale.settings import SettingError, check_settings
-from scale.variants import REQUIRED, TRAINED, UnknownVariant, merged
+from scale.variants import REQUIRED, TRAINED, UnknownVariant, merged, runs_for
 from scale.variants import stage_of as _stage_of
 
 
@@ -134,15 +134,15 @@ def is_tiny(config: dict, model: str) -> bool:
 
 
 def variants_for(config: dict, model: str) -> list[str]:
-    """Trained variants of a model, in pipeline order; FW ones only for ablation models."""
-    ablation = config["models"][model].get("ablation", False)
+    """Trained variants of a model, in pipeline order; the FW pair only for ablation models, the online-weighted
+    pair only for adaptive ones."""
     defined = variants(config)
-    return [name for name in TRAINED
-            if name in defined and (ablation or not defined[name].get("ablation_only"))]
+    return [name for name in TRAINED if name in defined and runs_for(name, config["models"][model])]
 
 
-def ablation_models(config: dict) -> list[str]:
-    return [m for m, spec in config["models"].items() if spec.get("ablation")]
+def flagged_models(config: dict, flag: str) -> list[str]:
+    """The models whose config entry sets ``flag`` (``ablation``: Table 3's rows; ``adaptive``: Table 4's)."""
+    return [m for m, spec in config["models"].items() if spec.get(flag)]
 
 
 def stage(config: dict, variant: str) -> str:

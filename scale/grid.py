@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from scale import layout
-from scale.config import ablation_models, variants_for
+from scale.config import flagged_models, variants_for
 
 
 def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
@@ -37,16 +37,26 @@ def metrics_files(config: dict, variants: Iterable[str], models: Iterable[str] |
     return files
 
 
+def table_models(config: dict, table: str) -> list[str]:
+    """The models a table has rows for: every model, or those whose config sets the table's flag."""
+    from scale.report import TABLES
+
+    flag = TABLES[table].get("rows")
+    return flagged_models(config, flag) if flag else list(config["models"])
+
+
 def tables(config: dict) -> list[str]:
-    """Tables 1 and 2 always; Table 3 (the fixed-weight ablation) when a model runs it."""
-    return ["table1", "table2"] + (["table3"] if ablation_models(config) else [])
+    """Tables 1 and 2 always; Table 3 (the fixed-weight ablation) and Table 4 (the online-weighted pair) when a
+    model runs them."""
+    from scale.report import TABLES
+
+    return [table for table in TABLES if table_models(config, table)]
 
 
 def table_metrics(config: dict, table: str) -> list[str]:
     from scale.report import TABLES
 
-    models = ablation_models(config) if table == "table3" else None
-    return metrics_files(config, TABLES[table]["variants"], models)
+    return metrics_files(config, TABLES[table]["variants"], table_models(config, table))
 
 
 def all_metrics(config: dict) -> list[str]:
@@ -69,13 +79,25 @@ def train_timings(config: dict) -> list[str]:
             for m, d, v, s in trained_cells(config)]
 
 
-def comparison_predictions(config: dict) -> list[str]:
-    """Predictions of every trained cell that the significance tests pair (``significance.COMPARISONS``)."""
-    from scale.report.significance import COMPARISONS
+def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
+    """Predictions of every trained cell that the paired tests beside ``table`` compare (its ``significance``:
+    Table 1's are the paper's, Table 4's the online-weighted pair against SCALe's), on the table's rows."""
+    from scale.report import TABLES
+    from scale.variants import comparisons
 
-    compared = {variant for pair in COMPARISONS.values() for variant in pair}
+    pairs = comparisons()
+    compared = {variant for name in TABLES[table].get("significance", []) for variant in pairs[name]}
+    models = set(table_models(config, table))
     results = config["results_dir"]
-    return [layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config) if v in compared]
+    return [layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config)
+            if v in compared and m in models]
+
+
+def tested_tables(config: dict) -> list[str]:
+    """The tables of this grid with paired tests beside them (each has its significance file)."""
+    from scale.report import TABLES
+
+    return [table for table in tables(config) if TABLES[table].get("significance")]
 
 
 def stats_files(config: dict) -> list[str]:

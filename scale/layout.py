@@ -113,8 +113,9 @@ def table_file(results: str, table: str, suffix: str) -> str:
     return f"{results}/{table}.{suffix}"
 
 
-def significance_file(results: str) -> str:
-    return f"{results}/significance.csv"
+def significance_file(results: str, table: str = "table1") -> str:
+    """The paired tests shown beside ``table``: Table 1's (the paper's) in significance.csv, another's in its own."""
+    return f"{results}/significance.csv" if table == "table1" else f"{results}/significance_{table}.csv"
 
 
 def cost_file(results: str) -> str:

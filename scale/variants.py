@@ -24,6 +24,9 @@ class Variant:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # a config's `variants` entry overrides them key by key
     baseline: str | None = None  # the variant the report's paired tests compare it with
     in_paper: bool = True  # the paper's claims are tested on the paper's variants only
+    # runs only for the models whose config entry sets this flag (``ablation``: the FW pair, Table 3;
+    # ``adaptive``: the online-weighted pair, Table 4); None: for every model
+    model_flag: str | None = None
 
 
 # In the order the report shows them. Values lost from the paper's text are marked ASSUMPTION, as in the configs.
@@ -32,16 +35,23 @@ REGISTRY: tuple[Variant, ...] = (
     Variant("sft", "sft", "SFT", "#4c72b0", {"loss": "ce"}),
     # FW: the same length-independent loss with constant weights (ASSUMPTION: w_think = w_answer = 1.0); it
     # runs for the ablation models only
-    Variant("sft_fw", "sft", "SFT-FW", "#8172b3",
-            {"loss": "fixed", "w_think": 1.0, "w_answer": 1.0, "ablation_only": True}),
+    Variant("sft_fw", "sft", "SFT-FW", "#8172b3", {"loss": "fixed", "w_think": 1.0, "w_answer": 1.0},
+            model_flag="ablation"),
     # the paper: w_think decays to w_answer on a cosine; the start value is lost (ASSUMPTION: 2.0)
     Variant("scale_sft", "sft", "SCALe-SFT", "#dd8452",
             {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0, "kind": "cosine"}, "w_answer": 1.0},
             baseline="sft"),
     # GRPO starts from the named SFT variant
     Variant("grpo", "grpo", "GRPO", "#55a868", {"init": "sft"}),
-    Variant("grpo_fw", "grpo", "GRPO-FW", "#64b5cd", {"init": "sft_fw", "ablation_only": True}),
+    Variant("grpo_fw", "grpo", "GRPO-FW", "#64b5cd", {"init": "sft_fw"}, model_flag="ablation"),
     Variant("scale_grpo", "grpo", "SCALe-GRPO", "#c44e52", {"init": "scale_sft"}, baseline="grpo"),
+    # beyond the paper: SCALe's loss with its weights tuned online from the segment losses (scale.weighting:
+    # Dynamic Weight Average, a window of 5 steps against per-step noise), for the adaptive models (Table 4)
+    Variant("auto_sft", "sft", "Auto-SFT", "#937860",
+            {"loss": "scale", "weighting": {"rule": "dwa", "temperature": 2.0, "window": 5}},
+            baseline="scale_sft", in_paper=False, model_flag="adaptive"),
+    Variant("auto_grpo", "grpo", "Auto-GRPO", "#da8bc3", {"init": "auto_sft"},
+            baseline="scale_grpo", in_paper=False, model_flag="adaptive"),
 )
 BY_NAME: dict[str, Variant] = {v.name: v for v in REGISTRY}
 
@@ -52,6 +62,7 @@ TRAINED = SFT_VARIANTS + GRPO_VARIANTS
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {name: dict(copy.deepcopy(BY_NAME[name].defaults)) for name in TRAINED}
 # Tables 1 and 2 need these; a config cannot drop them
 REQUIRED = ("sft", "scale_sft", "grpo", "scale_grpo")
+MODEL_FLAGS = tuple(dict.fromkeys(v.model_flag for v in REGISTRY if v.model_flag))  # ablation, adaptive
 
 
 class UnknownVariant(ValueError):
@@ -86,6 +97,12 @@ def merged(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
 def comparisons() -> dict[str, tuple[str, str]]:
     """The report's paired tests: ``{treatment}_vs_{baseline}`` → (baseline, treatment)."""
     return {f"{v.name}_vs_{v.baseline}": (v.baseline, v.name) for v in REGISTRY if v.baseline}
+
+
+def runs_for(name: str, model: Mapping[str, Any]) -> bool:
+    """Whether a variant runs for a model (its config entry): always, or where the model sets its flag."""
+    flag = get(name).model_flag
+    return flag is None or bool(model.get(flag, False))
 
 
 def weighted() -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """The paper's DeepSpeed ZeRO-2 launcher, run here as the rehearsal runs it (two CPU processes): the run
-records that it trained under ZeRO-2, and a run killed after a checkpoint resumes to the weights and
-token counts of a run never killed."""
+records that it trained under ZeRO-2, a run killed after a checkpoint resumes to the weights, token counts
+and online segment weights of a run never killed, and the online weights are those one process computes."""
 
 import json
 import os
@@ -20,17 +20,24 @@ from conftest import first_records, model_tensors
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = yaml.safe_load((REPO / "configs" / "rehearsal.yaml").read_text())["sft"]["launcher"]
-SPEC = {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0}, "w_answer": 1.0, "lora": {"r": 8, "alpha": 16},
+# SCALe's loss with its weights tuned online (scale.weighting; a low temperature, so that they move in a few
+# steps): the rule's state must cross processes and a resume (the cosine schedule's runs: tests/test_rehearsal.py)
+SPEC = {"loss": "scale", "weighting": {"rule": "dwa", "temperature": 0.05}, "lora": {"r": 8, "alpha": 16},
         "training": {"max_steps": 6, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 2,
                      "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1, "max_length": 1024,
                      "bf16": False, "disable_tqdm": True}}
 ATOL = 1e-6  # as tests/test_resume.py: bitwise equal here, float32 rounding allowed elsewhere
 
 
-def command(model_dir: Path, train: Path, out: Path) -> list[str]:
-    return shlex.split(resolve_launcher(LAUNCHER, REPO)) + [
-        "train-sft", "--model-dir", str(model_dir), "--train", str(train), "--spec", json.dumps(SPEC),
-        "--seed", "0", "--out", str(out)]
+def command(model_dir: Path, train: Path, out: Path, spec: dict = SPEC, launcher: bool = True) -> list[str]:
+    """``scale train-sft`` under the paper's launcher (two ZeRO-2 processes), or alone in this Python."""
+    start = shlex.split(resolve_launcher(LAUNCHER, REPO)) if launcher else [sys.executable, "-m", "scale.cli"]
+    return start + ["train-sft", "--model-dir", str(model_dir), "--train", str(train), "--spec", json.dumps(spec),
+                    "--seed", "0", "--out", str(out)]
+
+
+def log_of(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -49,17 +56,22 @@ def environment() -> dict:
     return dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
 
 
+@pytest.fixture(scope="module")
+def straight(stand_ins, synthetic_dir, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """One uninterrupted ZeRO-2 run: (model, training file, the run's folder's parent)."""
+    root = tmp_path_factory.mktemp("zero2")
+    model, train = stand_ins["qwen2_5_vl"], first_records(synthetic_dir, "scienceqa", 8, root)
+    result = subprocess.run(command(model, train, root / "straight"), env=environment(), capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return model, train, root
+
+
 @pytest.mark.slow
-def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_weights_and_counts(
-    stand_ins, synthetic_dir, tmp_path
-):
+def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_weights_and_counts(straight):
     from scale.train.checkpoints import COMPLETE_FILE
 
-    model = stand_ins["qwen2_5_vl"]
-    train = first_records(synthetic_dir, "scienceqa", 8, tmp_path)
-    straight = subprocess.run(command(model, train, tmp_path / "straight"), env=environment(), capture_output=True,
-                              text=True)
-    assert straight.returncode == 0, straight.stderr[-3000:]
+    model, train, tmp_path = straight
 
     process = subprocess.Popen(command(model, train, tmp_path / "killed"), env=environment(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -88,3 +100,25 @@ def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_
         torch.testing.assert_close(final[key], uninterrupted[key], rtol=0, atol=ATOL, msg=key)
     start = model_tensors(model)
     assert any(not torch.equal(final[k], start[k]) for k in start), "training moved no weight"
+    # the online rule's history came back from the checkpoint: the resumed steps are weighted as the straight run's
+    killed, uninterrupted_log = log_of(tmp_path / "killed"), log_of(tmp_path / "straight")
+    assert [line["step"] for line in killed] == list(range(1, 7))
+    assert [line["w_think"] for line in killed] == pytest.approx([line["w_think"] for line in uninterrupted_log],
+                                                                 abs=ATOL)
+
+
+@pytest.mark.slow
+def test_one_plain_process_weights_every_step_as_two_zero2_processes_do(straight):
+    """The rule reads losses reduced over processes: one process on the same global batches (2 samples a
+    micro-batch, not 1 on each of two processes) logs the same segment losses and the same weights."""
+    model, train, root = straight
+    alone = {**SPEC, "training": {**SPEC["training"], "per_device_train_batch_size": 2}}
+    result = subprocess.run(command(model, train, root / "one", alone, launcher=False), env=environment(),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((root / "one" / "run.json").read_text())["processes"] == 1
+    one, two = log_of(root / "one"), log_of(root / "straight")
+    assert len(one) == len(two) == 6
+    for key in ("rule_think_loss", "rule_answer_loss", "w_think", "w_answer"):
+        assert [line[key] for line in two] == pytest.approx([line[key] for line in one], rel=1e-4), key
+    assert any(abs(line["w_think"] - 1.0) > 0.05 for line in one[2:]), "the weights never moved"

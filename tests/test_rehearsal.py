@@ -18,6 +18,7 @@ PAPER, OVERLAY = REPO / "configs" / "paper.yaml", REPO / "configs" / "rehearsal.
 VLLM_OVERLAY = REPO / "configs" / "rehearsal-vllm.yaml"
 # the model row CI runs through vLLM: one whose weight sync needs the stored names, with a real vocabulary
 VLLM_ROW = "llava_v1.6_mistral_7b"
+VLLM_DATASET = "iconqa"  # one dataset of it: every vLLM path (base, each variant, GRPO colocated) in half the time
 
 # Every key the overlay may set, and why: only what this machine cannot have, and sizes.
 ALLOWED = {
@@ -174,15 +175,17 @@ def check_answers_are_read_back(results: Path, models: list[str]) -> None:
     assert (table2[variants] < 100).all().all(), table2[["model", "dataset", *variants]]
 
 
-def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str, ...] = (), runs: int = 28) -> None:
-    """What the rehearsal must show from its outputs, run by run (``vllm_models``: the rows rerun with
-    configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has)."""
+def check_rehearsal_outputs(workdir: Path, results: Path, vllm_cells: tuple[tuple[str, str], ...] = (), runs: int = 32,
+                            tables: tuple[str, ...] = ("table1", "table2", "table3", "table4")) -> None:
+    """What the rehearsal must show from its outputs, run by run (``vllm_cells``: the (model, dataset) cells rerun
+    with configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has: 4 a dataset for each model, 4 more
+    for Qwen2.5-VL's FW and online-weighted pairs; ``tables``: which it builds)."""
     from scale.layout import parse_run_path
 
     from conftest import hub_layout, weight_groups
     from test_workflow import assert_tables_equal_their_metrics
 
-    for table in ("table1", "table2", "table3"):
+    for table in tables:
         assert (results / f"{table}.csv").is_file()
     assert_tables_equal_their_metrics(results)
     check_answers_are_read_back(results, sorted(p.name for p in (results / "runs").iterdir()))
@@ -210,10 +213,13 @@ def check_rehearsal_outputs(workdir: Path, results: Path, vllm_models: tuple[str
         if summary["kind"] == "grpo":
             # the stand-ins' format warm-up makes completions differ in reward: advantages, an update
             assert summary["weights_moved"] and any(line["frac_reward_zero_std"] < 1 for line in lines), run
-            assert summary["use_vllm"] is (parse_run_path(run)["model"] in vllm_models), run
+            cell = parse_run_path(run)
+            assert summary["use_vllm"] is ((cell["model"], cell["dataset"]) in vllm_cells), run
             continue
         losses = [line["loss"] for line in lines]
         assert all(loss > 0 for loss in losses) and losses[0] != losses[1], (run, losses)
+        if parse_run_path(run)["variant"] == "auto_sft":  # the online rule ran, on losses reduced over processes
+            assert summary["weighting"]["rule"] == "dwa" and all("rule_think_loss" in line for line in lines), run
         if summary["kind"] == "sft":
             totals, targets = token_lengths(base, workdir / summary["train_paths"][0])
             # each process saw 2 steps x 2 micro-batches of one sample: more tokens than any 4 samples
@@ -247,9 +253,9 @@ def test_the_paper_config_runs_here_on_stand_ins_through_tables_and_the_html_rep
 
 @pytest.mark.slow
 def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(rehearsal):
-    """The LLaVA-NeXT row (Mistral-7B's real vocabulary) again with configs/rehearsal-vllm.yaml: GRPO generating in
-    vLLM colocated with DeepSpeed training (weights synced every step), every evaluation through vLLM, whose
-    outputs are the hf backend's, answers included."""
+    """The LLaVA-NeXT row (Mistral-7B's real vocabulary) on IconQA again with configs/rehearsal-vllm.yaml: GRPO
+    generating in vLLM colocated with DeepSpeed training (weights synced every step), every evaluation through
+    vLLM, whose outputs are the hf backend's, answers included."""
     from scale.eval.predictions import read_predictions
     from scale.grid import metrics_files
 
@@ -259,11 +265,13 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
     vllm_python()  # built by envs/vllm-cpu.sh: CI fails without it, a laptop skips
     config = merged_config()
     results = rehearsal / config["results_dir"]
-    targets = metrics_files(config, ["base", "sft", "scale_sft", "grpo", "scale_grpo"], models=[VLLM_ROW])
+    datasets = {VLLM_DATASET: config["data"]["datasets"][VLLM_DATASET]}
+    one_dataset = {**config, "data": {**config["data"], "datasets": datasets}}
+    targets = metrics_files(one_dataset, ["base", "sft", "scale_sft", "grpo", "scale_grpo"], models=[VLLM_ROW])
     hf = {target: read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))
           for target in targets}
     snakemake("--cores", "2", "--directory", str(rehearsal), *targets, *CONFIGS, str(VLLM_OVERLAY))
-    check_rehearsal_outputs(rehearsal, results, vllm_models=(VLLM_ROW,))
+    check_rehearsal_outputs(rehearsal, results, vllm_cells=((VLLM_ROW, VLLM_DATASET),))
     agree = total = 0
     for target, before in hf.items():
         after = read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))
@@ -274,5 +282,5 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
         if "grpo" not in target:  # the same model in both passes (GRPO was retrained with vLLM)
             agree += sum(a["output"] == b["output"] for a, b in zip(after, before))
             total += len(before)
-    print(f"vLLM and hf agree on {agree} of {total} greedy outputs of the {VLLM_ROW} row's unchanged models")
+    print(f"vLLM and hf agree on {agree} of {total} greedy outputs of {VLLM_ROW} on {VLLM_DATASET}'s unchanged models")
     assert agree == total and total > 0

@@ -157,3 +157,45 @@ def test_significance_columns_stand_beside_the_accuracy_table_only(two_seed_metr
     write_table(two_seed_metrics, "table2", tmp_path / "t2.csv", tmp_path / "t2.md", tmp_path / "sig.csv")
     assert "+4.50 [+1.00, +8.00], p=0.012" in (tmp_path / "t1.md").read_text()
     assert "p=" not in (tmp_path / "t2.md").read_text()
+
+
+def test_table4_gives_accuracy_and_invalid_rate_per_cell_with_its_own_paired_tests_only(two_seed_metrics, tmp_path):
+    more = {"auto_sft": (87.0, 89.0), "auto_grpo": (90.0, 84.0)}
+    paths = [p for p in two_seed_metrics if "/base/" not in str(p)]
+    for variant, accuracies in more.items():
+        for seed, accuracy in enumerate(accuracies):
+            paths.append(write_metrics(tmp_path, "qwen2.5_vl_3b", "scienceqa", variant, seed, accuracy, 10.0 * seed))
+    significance = pd.DataFrame([
+        {"model": "qwen2.5_vl_3b", "dataset": "scienceqa", "comparison": name, "difference": diff, "ci_low": -1.0,
+         "ci_high": 8.0, "mcnemar_p": p}
+        for name, diff, p in (("scale_sft_vs_sft", 4.5, 0.012), ("auto_sft_vs_scale_sft", 2.5, 0.5),
+                              ("auto_grpo_vs_scale_grpo", 0.0, 1.0))])
+    significance.to_csv(tmp_path / "sig.csv", index=False)
+    frame = write_table(paths, "table4", tmp_path / "t4.csv", tmp_path / "t4.md", tmp_path / "sig.csv")
+    row = frame.iloc[0]
+    assert row["auto_sft"] == pytest.approx(88.0) and row["auto_grpo_std"] == pytest.approx(4.242641, rel=1e-5)
+    assert row["auto_sft_invalid"] == pytest.approx(5.0) and row["scale_sft_invalid"] == pytest.approx(1.5)
+    assert pd.isna(row["paper_auto_sft"])  # the paper has no Table 4
+    text = (tmp_path / "t4.md").read_text()
+    assert "88.00 ± 1.41; invalid 5.00" in text
+    assert "+2.50 [-1.00, +8.00], p=0.5" in text and "auto_grpo_vs_scale_grpo" in text
+    assert "scale_sft_vs_sft" not in text  # Table 1's test stands beside Table 1
+    write_table(two_seed_metrics, "table1", tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "sig.csv")
+    assert "auto_" not in (tmp_path / "t1.md").read_text()
+    with pytest.raises(ValueError, match="auto_grpo"):
+        write_table(paths[:-2], "table4", tmp_path / "x.csv", tmp_path / "x.md")
+
+
+def test_the_weight_figure_draws_the_online_weights_beside_the_cosine(tmp_path):
+    logs = []
+    for variant, weights in (("scale_sft", [2 - s / 10 for s in range(1, 11)]),
+                             ("auto_sft", [1.0, 1.0, 1.3, 0.8, 1.1, 1.2, 0.9, 1.0, 1.05, 0.95])):
+        log = tmp_path / "runs" / "m" / "d" / variant / "seed0" / "train_log.jsonl"
+        log.parent.mkdir(parents=True)
+        answer = (lambda w: 2 - w) if variant == "auto_sft" else (lambda w: 1.0)
+        log.write_text("".join(json.dumps({"step": s, "w_think": w, "w_answer": answer(w)}) + "\n"
+                               for s, w in enumerate(weights, start=1)))
+        logs.append(log)
+    drawn = figures.weight_schedule(logs, tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+    assert set(drawn) >= {"w_think, SCALe-SFT", "w_think, Auto-SFT"}

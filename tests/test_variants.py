@@ -28,7 +28,8 @@ def test_the_registry_is_consistent():
 
 
 def test_the_stage_of_a_variant_comes_from_the_registry():
-    assert [stage_of(name) for name in variants.TRAINED] == [v.stage for v in REGISTRY if v.stage != "base"]
+    trained = {v.name: v.stage for v in REGISTRY if v.stage != "base"}
+    assert {name: stage_of(name) for name in variants.TRAINED} == trained
     with pytest.raises(ConfigError, match="unknown variant 'sft2'"):
         stage_of("sft2")
     with pytest.raises(ConfigError, match="'base' is not trained"):
@@ -44,17 +45,20 @@ def test_merging_overrides_key_by_key_and_drops_on_none():
 
 
 def test_the_report_reads_its_comparisons_claims_labels_and_colours_from_the_registry():
-    from scale.report.claims import CLAIMS
+    from scale.report.claims import BEYOND, CLAIMS
     from scale.report.figures import COLOURS, LABELS
     from scale.report.significance import COMPARISONS
 
     compared = [(v.baseline, v.name) for v in REGISTRY if v.baseline]
-    assert compared == [("sft", "scale_sft"), ("grpo", "scale_grpo")]
+    assert compared == [("sft", "scale_sft"), ("grpo", "scale_grpo"), ("scale_sft", "auto_sft"),
+                        ("scale_grpo", "auto_grpo")]
     assert list(COMPARISONS.values()) == compared
-    assert {(b, t) for _, b, t, _ in CLAIMS.values()} == {("base", "sft"), *compared}
+    # the paper's claims on the paper's variants; the online-weighted pair is tested apart (Table 4)
+    assert {(b, t) for _, b, t, _ in CLAIMS.values()} == {("base", "sft"), *compared[:2]}
+    assert {(b, t) for _, b, t, _ in BEYOND.values()} == set(compared[2:])
     assert {(o, s) for o, *_, s in CLAIMS.values()} == {("correct", +1), ("invalid", -1)}
     assert LABELS == {v.name: v.label for v in REGISTRY} and COLOURS == {v.name: v.colour for v in REGISTRY}
-    assert variants.weighted() == ("sft_fw", "scale_sft")
+    assert variants.weighted() == ("sft_fw", "scale_sft", "auto_sft")
 
 
 def test_the_command_lines_help_names_the_registrys_variants(capsys):
@@ -62,7 +66,7 @@ def test_the_command_lines_help_names_the_registrys_variants(capsys):
 
     with pytest.raises(SystemExit):
         main(["--help"])
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
     assert f"({variants.described('sft')})" in out and "sft, sft_fw, scale_sft" in out
     assert f"({variants.described('grpo')})" in out
 

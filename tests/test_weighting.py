@@ -183,3 +183,4 @@ def test_a_configs_weighting_reaches_the_run_and_only_then_its_spec():
     config = {"sft": {"training": {}}, "variants": {"scale_sft": {"weighting": {"rule": "dwa", "window": 2}}}}
     assert sft_spec(config, "scale_sft")["weighting"] == {"rule": "dwa", "window": 2}
     assert "weighting" not in sft_spec({"sft": {"training": {}}}, "scale_sft")  # the paper's runs keep their keys
+

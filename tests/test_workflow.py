@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from scale.config import load_config, variants_for
+from scale.report import TABLES
 from scale.variants import GRPO_VARIANTS, SFT_VARIANTS
 
 from conftest import assert_base_never_sees_a_test_question
@@ -57,12 +58,28 @@ def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
         "score": len(models) * len(datasets) + (sft_runs + grpo_runs) * per_row,
         "token_stats": len(datasets),  # the think/answer imbalance, with the first model's tokenizer
         "chance_level": len(datasets),
-        "table": 3,
+        "table": 4,  # Table 4 too: the paper config's Qwen2.5-VL row runs the online-weighted pair
         **REPORT_JOBS,
+        "significance_table4": 1,
         "all": 1,
     }
     result = snakemake("-n", "--configfile", "configs/paper.yaml")
     assert job_counts(result.stdout) == expected
+
+
+def test_table1_plans_no_online_weighted_run_and_table4_plans_them_for_the_adaptive_rows_only():
+    """Table 4's runs are apart: the default's results/table1.csv needs none of them (its time does not grow);
+    results/table4.csv trains the online-weighted pair, and what it is tested against, for the adaptive models."""
+    table1 = planned_jobs(snakemake("-n", "results/table1.csv").stdout)
+    assert table1 and not [w for _, w in table1 if "auto_" in w]
+    config = load_config(REPO / "configs" / "paper.yaml")
+    table4 = planned_jobs(snakemake("-n", "results/paper/table4.csv", "--configfile", "configs/paper.yaml").stdout)
+    trained = {(m.group(1), m.group(2)) for rule, w in table4 if rule in ("train_sft", "train_grpo")
+               for m in [re.search(r"model=([^,]+), dataset=\w+, \w+_variant=(\w+)", w)]}
+    adaptive = [m for m, spec in config["models"].items() if spec.get("adaptive")]
+    assert adaptive == ["qwen2.5_vl_3b"]
+    assert trained == {(m, v) for m in adaptive for v in TABLES["table4"]["variants"]}
+    assert any(rule == "significance_table4" for rule, _ in table4)
 
 
 def test_a_bad_config_key_fails_validation_naming_the_key(tmp_path):
@@ -125,14 +142,20 @@ def assert_tables_equal_their_metrics(results: Path) -> None:
 
     from scale.report import TABLES
 
-    for table, spec in TABLES.items():
-        frame = pd.read_csv(results / f"{table}.csv")
+    built = [table for table in TABLES if (results / f"{table}.csv").is_file()]  # the callers say which must be
+    assert {"table1", "table2"} <= set(built)
+    for table in built:
+        spec, frame = TABLES[table], pd.read_csv(results / f"{table}.csv")
         for _, row in frame.iterrows():
             for variant in spec["variants"]:
                 cell = results / "eval" / row["model"] / row["dataset"] / variant
                 files = [cell / "metrics.json"] if variant == "base" else sorted(cell.glob("seed*/metrics.json"))
-                values = [json.loads(f.read_text())[spec["metric"]] for f in files]
-                assert files and row[variant] == pytest.approx(sum(values) / len(values), abs=1e-4)
+                metrics = [json.loads(f.read_text()) for f in files]
+                assert files and row[variant] == pytest.approx(
+                    sum(m[spec["metric"]] for m in metrics) / len(metrics), abs=1e-4)
+                if spec.get("with_invalid"):
+                    assert row[f"{variant}_invalid"] == pytest.approx(
+                        sum(m["invalid_rate"] for m in metrics) / len(metrics), abs=1e-4)
 
 
 @pytest.mark.slow

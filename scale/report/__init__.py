@@ -1,14 +1,22 @@
-"""The report: Tables 1–3 beside the paper, significance, cost, figures, qualitative examples."""
+"""The report: Tables 1–3 beside the paper, Table 4 beyond it, significance, cost, figures, qualitative examples."""
 
-# The paper's three tables: which metric, which variants (columns, in order), and their titles. Here, not in
+# The tables: which metric, which variants (columns, in order), their titles, which models' rows (``rows``: the
+# models whose config sets that flag; absent: every model), the paired tests shown beside them (``significance``,
+# names of scale.variants.comparisons()) and whether each cell also gives its invalid-output rate. Here, not in
 # scale.report.tables, so that the command line and the grid know them without importing pandas.
 TABLES = {
     "table1": {"metric": "accuracy", "variants": ["base", "sft", "scale_sft", "grpo", "scale_grpo"],
-               "title": "Table 1: accuracy (%)", "significance": True},
+               "title": "Table 1: accuracy (%)", "significance": ["scale_sft_vs_sft", "scale_grpo_vs_grpo"]},
     "table2": {"metric": "invalid_rate", "variants": ["sft", "scale_sft", "grpo", "scale_grpo"],
                "title": "Table 2: invalid outputs (%)"},
     "table3": {"metric": "accuracy", "variants": ["sft", "sft_fw", "scale_sft", "grpo_fw", "scale_grpo"],
-               "title": "Table 3: fixed-weight ablation, accuracy (%)"},
+               "title": "Table 3: fixed-weight ablation, accuracy (%)", "rows": "ablation"},
+    # beyond the paper: SCALe's weights tuned online (scale.weighting) against the paper's hand schedule
+    "table4": {"metric": "accuracy",
+               "variants": ["sft", "scale_sft", "auto_sft", "grpo", "scale_grpo", "auto_grpo"],
+               "title": "Table 4 (beyond the paper): SCALe's weights tuned online, accuracy (%), invalid (%)",
+               "rows": "adaptive", "significance": ["auto_sft_vs_scale_sft", "auto_grpo_vs_scale_grpo"],
+               "with_invalid": True},
 }
 
 # The report's figures, by file name (figures/{name}.png), in the order the report shows them

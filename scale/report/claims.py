@@ -26,12 +26,15 @@ ALL_ROWS = "all rows"
 
 # name: (outcome, baseline, treatment, the sign the claim expects of treatment − baseline). SFT over Base, then
 # each of the paper's variants that the registry compares with a baseline: more right, fewer invalid.
-_COMPARED = [v for v in REGISTRY if v.baseline and v.in_paper]
-CLAIMS = {
-    "sft_over_base": ("correct", "base", "sft", +1),
-    **{f"{v.name}_over_{v.baseline}": ("correct", v.baseline, v.name, +1) for v in _COMPARED},
-    **{f"{v.name}_fewer_invalid": ("invalid", v.baseline, v.name, -1) for v in _COMPARED},
-}
+def _claims(variants) -> dict[str, tuple[str, str, str, int]]:
+    return {**{f"{v.name}_over_{v.baseline}": ("correct", v.baseline, v.name, +1) for v in variants},
+            **{f"{v.name}_fewer_invalid": ("invalid", v.baseline, v.name, -1) for v in variants}}
+
+
+CLAIMS = {"sft_over_base": ("correct", "base", "sft", +1),
+          **_claims([v for v in REGISTRY if v.baseline and v.in_paper])}
+# beyond the paper (Table 4): does tuning the weights online beat SCALe's hand schedule? Tested the same way
+BEYOND = _claims([v for v in REGISTRY if v.baseline and not v.in_paper])
 
 
 def _outcome(prediction: dict, outcome: str) -> bool:
@@ -52,8 +55,9 @@ def _pairs(baseline: dict[int | None, list[dict]], treatment: dict[int | None, l
     return pairs
 
 
-def _row(model: str, dataset: str, claim: str, pairs: list[tuple[bool, bool]], alpha: float) -> dict:
-    outcome, baseline, treatment, sign = CLAIMS[claim]
+def _row(model: str, dataset: str, spec: tuple[str, str, str, int], claim: str, pairs: list[tuple[bool, bool]],
+         alpha: float) -> dict:
+    outcome, baseline, treatment, sign = spec
     only_baseline = sum(a and not b for a, b in pairs)
     only_treatment = sum(b and not a for a, b in pairs)
     n = len(pairs)
@@ -67,20 +71,23 @@ def _row(model: str, dataset: str, claim: str, pairs: list[tuple[bool, bool]], a
             "mcnemar_p": p, "holds": bool(difference * sign > 0 and p < alpha)}
 
 
-def claims_table(prediction_files: Iterable[str | Path], alpha: float = 0.05) -> pd.DataFrame:
-    """One row per (model, dataset, claim) with the variants it needs, then one pooled over all rows."""
+def claims_table(prediction_files: Iterable[str | Path], alpha: float = 0.05,
+                 claims: dict[str, tuple[str, str, str, int]] | None = None) -> pd.DataFrame:
+    """One row per (model, dataset, claim) with the variants it needs, then one pooled over all rows
+    (``claims``: the paper's, ``CLAIMS``, unless given, e.g. ``BEYOND``)."""
+    claims = CLAIMS if claims is None else claims
     cells: dict[tuple[str, str, str], dict[int | None, list[dict]]] = defaultdict(dict)
     for path in prediction_files:
         cell = parse_eval_path(path)
         cells[(cell["model"], cell["dataset"], cell["variant"])][cell["seed"]] = read_predictions(path)
     rows, pooled = [], defaultdict(list)
     for model, dataset in sorted({(m, d) for m, d, _ in cells}):
-        for claim, (outcome, baseline, treatment, _) in CLAIMS.items():
+        for claim, (outcome, baseline, treatment, _) in claims.items():
             a, b = cells.get((model, dataset, baseline)), cells.get((model, dataset, treatment))
             if not a or not b:
                 continue
             pairs = _pairs(a, b, outcome)
             pooled[claim] += pairs
-            rows.append(_row(model, dataset, claim, pairs, alpha))
-    rows += [_row(ALL_ROWS, ALL_ROWS, claim, pairs, alpha) for claim, pairs in pooled.items()]
+            rows.append(_row(model, dataset, claims[claim], claim, pairs, alpha))
+    rows += [_row(ALL_ROWS, ALL_ROWS, claims[claim], claim, pairs, alpha) for claim, pairs in pooled.items()]
     return pd.DataFrame(rows)

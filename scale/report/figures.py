@@ -39,7 +39,9 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def weight_schedule(train_logs: list, out) -> None:
+def weight_schedule(train_logs: list, out) -> list[str]:
+    """Each weighted run's logged weights over training: SCALe's cosine, FW's constants and, beyond the paper,
+    the online-weighted runs' weights beside them; returns the legend's labels."""
     runs = [(parse_run_path(p), _log(p)) for p in train_logs]
     runs = [(cell, log) for cell, log in runs if cell["variant"] in weighted() and "w_think" in log]
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -56,8 +58,11 @@ def weight_schedule(train_logs: list, out) -> None:
     ax.set_ylabel("segment weight")
     ax.set_title(f"Segment weights as logged during training ({len(runs)} runs)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    labels = ax.get_legend_handles_labels()[1]
+    if labels:
+        ax.legend(fontsize=8)
     _save(fig, out)
+    return labels
 
 
 def segment_ce(train_logs: list, out) -> None:

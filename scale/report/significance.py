@@ -1,4 +1,5 @@
-"""Is SCALe's gain real? Paired tests per table row: SCALe-SFT vs SFT, SCALe-GRPO vs GRPO.
+"""Is SCALe's gain real? Paired tests per table row: SCALe-SFT vs SFT, SCALe-GRPO vs GRPO, and beyond the paper
+the online-weighted pair against SCALe's hand schedule (each variant's registry baseline).
 
 Predictions of two variants are paired by (seed, test id); with several seeds
 the pairs are pooled. McNemar's exact test on the discordant pairs, and the
@@ -18,7 +19,7 @@ from scale.eval.score import paired_comparison
 from scale.layout import parse_eval_path
 from scale.variants import comparisons
 
-COMPARISONS = comparisons()  # scale_sft_vs_sft, scale_grpo_vs_grpo
+COMPARISONS = comparisons()  # scale_sft_vs_sft, scale_grpo_vs_grpo, auto_sft_vs_scale_sft, auto_grpo_vs_scale_grpo
 
 
 def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -3,6 +3,8 @@
 Table 1: accuracy (%) of base, sft, scale_sft, grpo, scale_grpo.
 Table 2: invalid-output rate (%) of sft, scale_sft, grpo, scale_grpo.
 Table 3: the fixed-weight ablation, accuracy of sft, sft_fw, scale_sft, grpo_fw, scale_grpo.
+Table 4 (beyond the paper): accuracy and invalid-output rate of sft, scale_sft, auto_sft, grpo, scale_grpo,
+auto_grpo, with the online-weighted pair tested against SCALe's hand schedule.
 
 Accuracy tables carry ``chance_uniform`` and ``chance_majority`` per dataset
 when ``data/{dataset}/chance.json`` files are given: what guessing scores, the
@@ -38,8 +40,11 @@ def collect_metrics(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def reference(table: str) -> pd.DataFrame:
-    text = resources.files("scale").joinpath(f"reference/{table}.csv").read_text()
-    return pd.read_csv(StringIO(text))
+    """The paper's values of a table (no rows for a table the paper does not have: Table 4)."""
+    path = resources.files("scale").joinpath(f"reference/{table}.csv")
+    if not path.is_file():
+        return pd.DataFrame(columns=["model", "dataset"])
+    return pd.read_csv(StringIO(path.read_text()))
 
 
 def build_table(metrics: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -53,10 +58,13 @@ def build_table(metrics: pd.DataFrame, table: str) -> pd.DataFrame:
     summary = grouped.agg(["mean", "std", "count"]).reset_index()
     wide = summary.pivot(index=["model", "dataset"], columns="variant")
     out = pd.DataFrame(index=wide.index)
+    invalid = chosen.groupby(["model", "dataset", "variant"])["invalid_rate"].mean().unstack("variant")
     for variant in spec["variants"]:
         out[variant] = wide[("mean", variant)]
         out[f"{variant}_std"] = wide[("std", variant)]
         out[f"{variant}_seeds"] = wide[("count", variant)].astype("Int64")
+        if spec.get("with_invalid"):
+            out[f"{variant}_invalid"] = invalid[variant]
     if out[spec["variants"]].isna().any().any():
         holes = out[out[spec["variants"]].isna().any(axis=1)].index.tolist()
         raise ValueError(f"{table} has empty cells for rows {holes}")
@@ -98,13 +106,14 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
     spec = TABLES[table]
     lines = [f"## {spec['title']}", "",
              "Ours: mean ± std over seeds; in brackets the paper's value and our difference, where the paper "
-             "has this model.", ""]
+             "has this model" + ("; after the semicolon the mean invalid-output rate." if spec.get("with_invalid")
+                                 else "."), ""]
     chance = "chance_uniform" in frame.columns
     header = ["model", "dataset"] + (["chance (uniform / majority)"] if chance else []) + spec["variants"]
     sig_columns = []
-    # the paired tests compare accuracies, so they stand beside Table 1 only
+    # the paired tests compare accuracies: each accuracy table shows its own
     if spec.get("significance") and significance is not None and not significance.empty:
-        sig_columns = sorted(significance["comparison"].unique())
+        sig_columns = [c for c in spec["significance"] if c in set(significance["comparison"])]
         header += [f"{c} Δ [95% CI], p" for c in sig_columns]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in frame.iterrows():
@@ -112,7 +121,9 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
         if chance:
             cells.append(f"{row['chance_uniform']:.2f} / {row['chance_majority']:.2f}")
         cells += [
-            _cell(row[v], row[f"{v}_std"], row.get(f"paper_{v}"), row.get(f"delta_{v}")) for v in spec["variants"]
+            _cell(row[v], row[f"{v}_std"], row.get(f"paper_{v}"), row.get(f"delta_{v}"))
+            + (f"; invalid {row[f'{v}_invalid']:.2f}" if spec.get("with_invalid") else "")
+            for v in spec["variants"]
         ]
         for comparison in sig_columns:
             match = significance[(significance["model"] == row["model"]) & (significance["dataset"] == row["dataset"])
