@@ -1,6 +1,7 @@
 """The paper's DeepSpeed ZeRO-2 launcher, run here as the rehearsal runs it (two CPU processes): the run
 records that it trained under ZeRO-2, a run killed after a checkpoint resumes to the weights, token counts
-and online segment weights of a run never killed, and the online weights are those one process computes."""
+and online segment weights of a run never killed, and each process weights a step by the losses of the whole
+global batch."""
 
 import json
 import os
@@ -29,9 +30,10 @@ SPEC = {"loss": "scale", "weighting": {"rule": "dwa", "temperature": 0.05}, "lor
 ATOL = 1e-6  # as tests/test_resume.py: bitwise equal here, float32 rounding allowed elsewhere
 
 
-def command(model_dir: Path, train: Path, out: Path, spec: dict = SPEC, launcher: bool = True) -> list[str]:
-    """``scale train-sft`` under the paper's launcher (two ZeRO-2 processes), or alone in this Python."""
-    start = shlex.split(resolve_launcher(LAUNCHER, REPO)) if launcher else [sys.executable, "-m", "scale.cli"]
+def command(model_dir: Path, train: Path, out: Path, spec: dict = SPEC, processes: int = 2) -> list[str]:
+    """``scale train-sft`` under the paper's launcher (DeepSpeed ZeRO-2), on two CPU processes or ``processes``."""
+    start = shlex.split(resolve_launcher(LAUNCHER, REPO))
+    start[start.index("--num_processes") + 1] = str(processes)
     return start + ["train-sft", "--model-dir", str(model_dir), "--train", str(train), "--spec", json.dumps(spec),
                     "--seed", "0", "--out", str(out)]
 
@@ -108,17 +110,28 @@ def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_
 
 
 @pytest.mark.slow
-def test_one_plain_process_weights_every_step_as_two_zero2_processes_do(straight):
-    """The rule reads losses reduced over processes: one process on the same global batches (2 samples a
-    micro-batch, not 1 on each of two processes) logs the same segment losses and the same weights."""
+def test_every_process_weights_a_step_by_the_losses_of_the_whole_global_batch(straight):
+    """The rule reads losses reduced over processes. One ZeRO-2 process on the same global batches (2 samples a
+    micro-batch, not 1 on each of two) logs the first step's segment losses to 1e-5: the two processes' losses
+    were reduced over the global batch, not each rank's. Every step of both runs is weighted by the rule replayed
+    on its own logged losses. Later steps agree only to ~3e-4: the two-process ZeRO-2 updates differ that much
+    from one process's (measured here, not the rule's doing)."""
+    from scale.weighting import weighting_from_config
+
     model, train, root = straight
     alone = {**SPEC, "training": {**SPEC["training"], "per_device_train_batch_size": 2}}
-    result = subprocess.run(command(model, train, root / "one", alone, launcher=False), env=environment(),
+    result = subprocess.run(command(model, train, root / "one", alone, processes=1), env=environment(),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((root / "one" / "run.json").read_text())["processes"] == 1
     one, two = log_of(root / "one"), log_of(root / "straight")
     assert len(one) == len(two) == 6
-    for key in ("rule_think_loss", "rule_answer_loss", "w_think", "w_answer"):
-        assert [line[key] for line in two] == pytest.approx([line[key] for line in one], rel=1e-4), key
-    assert any(abs(line["w_think"] - 1.0) > 0.05 for line in one[2:]), "the weights never moved"
+    for key in ("rule_think_loss", "rule_answer_loss"):
+        assert two[0][key] == pytest.approx(one[0][key], rel=1e-5), key
+        assert [line[key] for line in two] == pytest.approx([line[key] for line in one], rel=1e-3), key
+    for log in (one, two):
+        rule = weighting_from_config(SPEC["weighting"])
+        for line in log:
+            assert (line["w_think"], line["w_answer"]) == pytest.approx(rule.weights(), rel=1e-6), line["step"]
+            rule.update(line["rule_think_loss"], line["rule_answer_loss"])
+    assert any(abs(line["w_think"] - 1.0) > 0.05 for line in two[2:]), "the weights never moved"
