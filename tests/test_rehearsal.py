@@ -18,7 +18,10 @@ PAPER, OVERLAY = REPO / "configs" / "paper.yaml", REPO / "configs" / "rehearsal.
 VLLM_OVERLAY = REPO / "configs" / "rehearsal-vllm.yaml"
 # the model row CI runs through vLLM: one whose weight sync needs the stored names, with a real vocabulary
 VLLM_ROW = "llava_v1.6_mistral_7b"
-VLLM_DATASET = "iconqa"  # one dataset of it: every vLLM path (base, each variant, GRPO colocated) in half the time
+VLLM_DATASET = "iconqa"  # one dataset of it: every vLLM path in half the time
+# one cell of each vLLM path: the hub-layout base, a merged SFT model, GRPO colocated and its model. The SCALe
+# variants take the same paths with other settings (CI time: two engine starts and a GRPO run fewer).
+VLLM_VARIANTS = ["base", "sft", "grpo"]
 
 # Every key the overlay may set, and why: only what this machine cannot have, and sizes.
 ALLOWED = {
@@ -175,11 +178,11 @@ def check_answers_are_read_back(results: Path, models: list[str]) -> None:
     assert (table2[variants] < 100).all().all(), table2[["model", "dataset", *variants]]
 
 
-def check_rehearsal_outputs(workdir: Path, results: Path, vllm_cells: tuple[tuple[str, str], ...] = (), runs: int = 32,
-                            tables: tuple[str, ...] = ("table1", "table2", "table3", "table4")) -> None:
-    """What the rehearsal must show from its outputs, run by run (``vllm_cells``: the (model, dataset) cells rerun
-    with configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has: 4 a dataset for each model, 4 more
-    for Qwen2.5-VL's FW and online-weighted pairs; ``tables``: which it builds)."""
+def check_rehearsal_outputs(workdir: Path, results: Path, vllm_runs: tuple[tuple[str, str, str], ...] = (),
+                            runs: int = 32, tables: tuple[str, ...] = ("table1", "table2", "table3", "table4")) -> None:
+    """What the rehearsal must show from its outputs, run by run (``vllm_runs``: the (model, dataset, variant) GRPO
+    runs rerun with configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has: 4 a dataset for each
+    model, 4 more for Qwen2.5-VL's FW and online-weighted pairs; ``tables``: which it builds)."""
     from scale.layout import parse_run_path
 
     from conftest import hub_layout, weight_groups
@@ -214,7 +217,7 @@ def check_rehearsal_outputs(workdir: Path, results: Path, vllm_cells: tuple[tupl
             # the stand-ins' format warm-up makes completions differ in reward: advantages, an update
             assert summary["weights_moved"] and any(line["frac_reward_zero_std"] < 1 for line in lines), run
             cell = parse_run_path(run)
-            assert summary["use_vllm"] is ((cell["model"], cell["dataset"]) in vllm_cells), run
+            assert summary["use_vllm"] is ((cell["model"], cell["dataset"], cell["variant"]) in vllm_runs), run
             continue
         losses = [line["loss"] for line in lines]
         assert all(loss > 0 for loss in losses) and losses[0] != losses[1], (run, losses)
@@ -267,11 +270,11 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
     results = rehearsal / config["results_dir"]
     datasets = {VLLM_DATASET: config["data"]["datasets"][VLLM_DATASET]}
     one_dataset = {**config, "data": {**config["data"], "datasets": datasets}}
-    targets = metrics_files(one_dataset, ["base", "sft", "scale_sft", "grpo", "scale_grpo"], models=[VLLM_ROW])
+    targets = metrics_files(one_dataset, VLLM_VARIANTS, models=[VLLM_ROW])
     hf = {target: read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))
           for target in targets}
     snakemake("--cores", "2", "--directory", str(rehearsal), *targets, *CONFIGS, str(VLLM_OVERLAY))
-    check_rehearsal_outputs(rehearsal, results, vllm_cells=((VLLM_ROW, VLLM_DATASET),))
+    check_rehearsal_outputs(rehearsal, results, vllm_runs=((VLLM_ROW, VLLM_DATASET, "grpo"),))
     agree = total = 0
     for target, before in hf.items():
         after = read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))

@@ -105,7 +105,7 @@ def config_file(workdir: Path, **changes) -> Path:
     config["results_dir"] = "results/slurm"
     sizes = config["models"]["qwen2_5_vl"]["tiny"]
     config["models"] = {name: {"family": "qwen2_5_vl", "tiny": dict(sizes)} for name in TWINS}
-    config["base"]["warmup"].update({"max_steps": 300, "save_steps": 25, "logging_steps": 25, **changes})
+    config["base"]["warmup"].update({"max_steps": 150, "save_steps": 25, "logging_steps": 25, **changes})
     path = workdir / f"slurm-{len(list(workdir.glob('slurm-*.yaml')))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
