@@ -113,6 +113,11 @@ def test_the_overlay_keeps_the_paper_alpha_over_rank(rehearsal):
             paper[stage]["lora"]["alpha"] / paper[stage]["lora"]["r"])
 
 
+def on_one_dataset(config: dict, dataset: str) -> dict:
+    """``config`` with its grid cut to one dataset (what a test runs to save CI time; the config files keep both)."""
+    return {**config, "data": {**config["data"], "datasets": {dataset: config["data"]["datasets"][dataset]}}}
+
+
 def merged_config(paper: Path = PAPER, overlay: Path = OVERLAY) -> dict:
     """The two files merged as Snakemake merges --configfile arguments (mappings key by key)."""
     from snakemake.utils import update_config
@@ -268,9 +273,7 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
     vllm_python()  # built by envs/vllm-cpu.sh: CI fails without it, a laptop skips
     config = merged_config()
     results = rehearsal / config["results_dir"]
-    datasets = {VLLM_DATASET: config["data"]["datasets"][VLLM_DATASET]}
-    one_dataset = {**config, "data": {**config["data"], "datasets": datasets}}
-    targets = metrics_files(one_dataset, VLLM_VARIANTS, models=[VLLM_ROW])
+    targets = metrics_files(on_one_dataset(config, VLLM_DATASET), VLLM_VARIANTS, models=[VLLM_ROW])
     hf = {target: read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))
           for target in targets}
     snakemake("--cores", "2", "--directory", str(rehearsal), *targets, *CONFIGS, str(VLLM_OVERLAY))

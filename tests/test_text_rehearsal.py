@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import test_rehearsal
 import yaml
-from test_rehearsal import check_rehearsal_outputs, leaf_keys
+from test_rehearsal import check_rehearsal_outputs, leaf_keys, on_one_dataset
 
 from scale.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER, OVERLAY = REPO / "configs" / "text_paper.yaml", REPO / "configs" / "text_rehearsal.yaml"
-CONFIGS = ["--configfile", str(PAPER), str(OVERLAY)]
 
 # Every key the overlay may set: the VLM rehearsal's reasons hold, with the corpus fixture's folder.
 ALLOWED = {
@@ -123,8 +122,7 @@ def test_the_text_paper_config_runs_here_on_stand_ins_through_every_table(tmp_pa
 
     from test_workflow import snakemake
 
-    merged = merged_config()  # the two files as Snakemake merges them, on one dataset
-    merged["data"]["datasets"] = {REHEARSED_DATASET: merged["data"]["datasets"][REHEARSED_DATASET]}
+    merged = on_one_dataset(merged_config(), REHEARSED_DATASET)  # the two files as Snakemake merges them
     one_dataset = tmp_path / "text_rehearsal_one_dataset.yaml"
     one_dataset.write_text(yaml.safe_dump(merged))
     snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(one_dataset))
@@ -133,5 +131,5 @@ def test_the_text_paper_config_runs_here_on_stand_ins_through_every_table(tmp_pa
     assert sorted(p.name for p in (results / "eval" / "qwen2.5_3b_instruct").iterdir()) == [REHEARSED_DATASET]
     stand_in = results / "hub" / "checkpoints" / "qwen2.5_3b_instruct"  # its stored layout: checked run by run above
     assert load_processor(stand_in).chat_template == stock_chat_template(get_family("qwen2_5"))  # the hub's own
-    report = json.loads((results / "data" / "math500" / "filter_report.json").read_text())
+    report = json.loads((results / "data" / REHEARSED_DATASET / "filter_report.json").read_text())
     assert report["kept"] == 24 and sum(report["dropped"].values()) == 6
