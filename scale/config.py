@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from scale.settings import SettingError, check_settings
-from scale.variants import REQUIRED, TRAINED, UnknownVariant, merged, runs_for
+from scale.variants import MODEL_FLAGS, REQUIRED, TRAINED, UnknownVariant, merged, runs_for
 from scale.variants import stage_of as _stage_of
 
 
@@ -66,6 +66,12 @@ def validate_config(config: dict) -> dict:
         if get_family(model["family"]).is_text and pictured:
             raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
                               f"datasets {pictured} have pictures; text models take {list(TEXT_DATASETS)}")
+        for flag in MODEL_FLAGS:
+            value = model.get(flag)
+            unknown = [d for d in value if d not in config["data"]["datasets"]] if isinstance(value, list) else []
+            if unknown:
+                raise ConfigError(f"config error at models/{name}/{flag}: {unknown} are not datasets of this "
+                                  f"config; it has {list(config['data']['datasets'])}")
     defined = variants(config)
     for name in REQUIRED:
         if name not in defined:
@@ -133,16 +139,21 @@ def is_tiny(config: dict, model: str) -> bool:
     return "tiny" in config["models"][model]
 
 
-def variants_for(config: dict, model: str) -> list[str]:
-    """Trained variants of a model, in pipeline order; the FW pair only for ablation models, the online-weighted
-    pair only for adaptive ones."""
+def variants_for(config: dict, model: str, dataset: str | None = None) -> list[str]:
+    """Trained variants of a model (on ``dataset``; None: on any), in pipeline order; the FW pair only for
+    ablation models, the online-weighted pair only for adaptive ones, on the datasets their flag names."""
     defined = variants(config)
-    return [name for name in TRAINED if name in defined and runs_for(name, config["models"][model])]
+    return [name for name in TRAINED if name in defined and runs_for(name, config["models"][model], dataset)]
 
 
-def flagged_models(config: dict, flag: str) -> list[str]:
-    """The models whose config entry sets ``flag`` (``ablation``: Table 3's rows; ``adaptive``: Table 4's)."""
-    return [m for m, spec in config["models"].items() if spec.get(flag)]
+def flagged_rows(config: dict, flag: str) -> list[tuple[str, str]]:
+    """The (model, dataset) rows whose model's config entry sets ``flag`` for that dataset (``ablation``: Table
+    3's rows; ``adaptive``: Table 4's): every dataset for ``true``, the listed ones for a list."""
+    rows = []
+    for model, spec in config["models"].items():
+        value = spec.get(flag, False)
+        rows += [(model, d) for d in config["data"]["datasets"] if value is True or (value and d in value)]
+    return rows
 
 
 def stage(config: dict, variant: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from scale import layout
-from scale.config import flagged_models, variants_for
+from scale.config import flagged_rows, variants_for
+from scale.variants import runs_for
 
 
 def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
@@ -19,30 +20,37 @@ def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
         for model in config["models"]
         for variant in variants_for(config, model)
         for dataset in config["data"]["datasets"]
+        if runs_for(variant, config["models"][model], dataset)
         for seed in config["seeds"]
     ]
 
 
-def metrics_files(config: dict, variants: Iterable[str], models: Iterable[str] | None = None) -> list[str]:
-    """metrics.json of every (model, dataset, variant, seed) cell; ``base`` once per row."""
+def rows(config: dict, models: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(model, dataset) of every row of Tables 1 and 2 (of ``models`` only, if given)."""
+    return [(m, d) for m in (models if models is not None else config["models"]) for d in config["data"]["datasets"]]
+
+
+def metrics_files(config: dict, variants: Iterable[str], models: Iterable[str] | None = None,
+                  on_rows: Iterable[tuple[str, str]] | None = None) -> list[str]:
+    """metrics.json of every (model, dataset, variant, seed) cell of ``on_rows`` (default: every row, of
+    ``models`` if given); ``base`` once per row."""
     results = config["results_dir"]
     files = []
-    for model in models if models is not None else config["models"]:
-        for dataset in config["data"]["datasets"]:
-            for variant in variants:
-                if variant == "base":
-                    files.append(layout.metrics_file(results, model, dataset, "base"))
-                else:
-                    files += [layout.metrics_file(results, model, dataset, variant, s) for s in config["seeds"]]
+    for model, dataset in on_rows if on_rows is not None else rows(config, models):
+        for variant in variants:
+            if variant == "base":
+                files.append(layout.metrics_file(results, model, dataset, "base"))
+            else:
+                files += [layout.metrics_file(results, model, dataset, variant, s) for s in config["seeds"]]
     return files
 
 
-def table_models(config: dict, table: str) -> list[str]:
-    """The models a table has rows for: every model, or those whose config sets the table's flag."""
+def table_rows(config: dict, table: str) -> list[tuple[str, str]]:
+    """The (model, dataset) rows of a table: every row, or those whose model sets the table's flag for it."""
     from scale.report import TABLES
 
     flag = TABLES[table].get("rows")
-    return flagged_models(config, flag) if flag else list(config["models"])
+    return flagged_rows(config, flag) if flag else rows(config)
 
 
 def tables(config: dict) -> list[str]:
@@ -50,13 +58,13 @@ def tables(config: dict) -> list[str]:
     model runs them."""
     from scale.report import TABLES
 
-    return [table for table in TABLES if table_models(config, table)]
+    return [table for table in TABLES if table_rows(config, table)]
 
 
 def table_metrics(config: dict, table: str) -> list[str]:
     from scale.report import TABLES
 
-    return metrics_files(config, TABLES[table]["variants"], table_models(config, table))
+    return metrics_files(config, TABLES[table]["variants"], on_rows=table_rows(config, table))
 
 
 def all_metrics(config: dict) -> list[str]:
@@ -87,10 +95,10 @@ def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
 
     pairs = comparisons()
     compared = {variant for name in TABLES[table].get("significance", []) for variant in pairs[name]}
-    models = set(table_models(config, table))
+    on_rows = set(table_rows(config, table))
     results = config["results_dir"]
     return [layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config)
-            if v in compared and m in models]
+            if v in compared and (m, d) in on_rows]
 
 
 def tested_tables(config: dict) -> list[str]:

@@ -99,10 +99,16 @@ def comparisons() -> dict[str, tuple[str, str]]:
     return {f"{v.name}_vs_{v.baseline}": (v.baseline, v.name) for v in REGISTRY if v.baseline}
 
 
-def runs_for(name: str, model: Mapping[str, Any]) -> bool:
-    """Whether a variant runs for a model (its config entry): always, or where the model sets its flag."""
+def runs_for(name: str, model: Mapping[str, Any], dataset: str | None = None) -> bool:
+    """Whether a variant runs for a model (its config entry) on ``dataset`` (None: on any): always, or where the
+    model sets its flag, to ``true`` (every dataset) or to a list of datasets."""
     flag = get(name).model_flag
-    return flag is None or bool(model.get(flag, False))
+    if flag is None:
+        return True
+    value = model.get(flag, False)
+    if isinstance(value, bool):
+        return value
+    return dataset is None or dataset in value
 
 
 def weighted() -> tuple[str, ...]:

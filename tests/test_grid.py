@@ -36,3 +36,32 @@ def test_a_vision_r1_subset_depends_on_the_corpus_settings_and_its_own_folders_n
     spec = visionr1_spec(config, "iconqa")
     assert spec["subsets"] == ["IconQA", "iconqa"] and spec["min_kept_share"] == 0.8
     assert "repo_id" not in spec and spec["root"] == config["data"]["visionr1"]["root"]
+
+
+def test_a_flag_naming_datasets_runs_its_pair_and_builds_its_table_rows_on_those_datasets_only():
+    import copy
+
+    import pytest
+
+    from scale.config import ConfigError, validate_config
+    from scale.grid import table_metrics, tables
+
+    config = load_config(REPO / "configs" / "paper.yaml")
+    everywhere = trained_cells(config)
+    one = copy.deepcopy(config)
+    one["models"]["qwen2.5_vl_3b"]["adaptive"] = ["iconqa"]
+    cells = trained_cells(validate_config(one))
+    dropped = sorted(set(everywhere) - set(cells))
+    assert dropped == [("qwen2.5_vl_3b", "scienceqa", v, 0) for v in ("auto_grpo", "auto_sft")]
+    assert set(cells) < set(everywhere)  # nothing else moves, and the order of what stays is kept
+    assert cells == [cell for cell in everywhere if cell not in dropped]
+    rows = {(f.split("/")[3], f.split("/")[4]) for f in table_metrics(one, "table4")}
+    assert rows == {("qwen2.5_vl_3b", "iconqa")} and "table4" in tables(one)
+    assert {layout.parse_eval_path(f)["dataset"] for f in comparison_predictions(one, "table4")} == {"iconqa"}
+    assert len(table_metrics(one, "table3")) == len(table_metrics(config, "table3"))  # ablation: still true
+    one["models"]["qwen2.5_vl_3b"]["ablation"] = ["mathvista"]
+    with pytest.raises(ConfigError, match=r"models/qwen2.5_vl_3b/ablation: \['mathvista'\] are not datasets"):
+        validate_config(one)
+    one["models"]["qwen2.5_vl_3b"]["ablation"] = []
+    with pytest.raises(ConfigError, match="models/qwen2.5_vl_3b/ablation"):
+        validate_config(one)
