@@ -123,12 +123,21 @@ def fetched_test_set(wildcards):
     return layout.test_source_dir(R, wildcards.dataset)
 
 
-def visionr1_settings(wildcards):
-    return as_json(scale_config.visionr1_spec(config, wildcards.dataset))
+def corpus_download(wildcards):
+    """A paper config's downloaded corpus (Vision-R1's annotation files or OpenR1's folder)."""
+    if DATA_SOURCE == "visionr1":
+        return scale_config.visionr1_annotation_files(config)
+    return config["data"]["openr1"]["root"]
 
 
-def openr1_settings(wildcards):
-    return as_json(scale_config.openr1_spec(config, wildcards.dataset))
+def corpus_settings(wildcards):
+    """The corpus filter's settings for one dataset (``scale prepare-visionr1`` or ``prepare-openr1``)."""
+    spec = (
+        scale_config.visionr1_spec
+        if DATA_SOURCE == "visionr1"
+        else scale_config.openr1_spec
+    )
+    return as_json(spec(config, wildcards.dataset))
 
 
 def test_source_settings(wildcards):

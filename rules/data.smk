@@ -57,6 +57,30 @@ else:
             "scale prepare-test --dataset {wildcards.dataset} --source {input} "
             "--out {params.dataset_dir} > {log} 2>&1"
 
+    # a paper config's training set: its corpus (downloaded below) filtered to the dataset's subsets
+    rule prepare_train_set:
+        input:
+            corpus=corpus_download,
+        output:
+            records=layout.data_file(R, "{dataset}", "train"),
+            images=directory(layout.images_dir(R, "{dataset}", "train")),
+            report=layout.filter_report(R, "{dataset}"),
+        log:
+            layout.log_file(R, "prepare_train", "{dataset}"),
+        benchmark:
+            layout.timing_file(R, "prepare_train", "{dataset}")
+        conda:
+            "../envs/train.yaml"
+        resources:
+            mem_mb=16000,
+        params:
+            corpus=DATA_SOURCE,
+            settings=corpus_settings,
+            dataset_dir=output_dir,
+        shell:
+            "scale prepare-{params.corpus} --dataset {wildcards.dataset} --spec {params.settings:q} "
+            "--out {params.dataset_dir} > {log} 2>&1"
+
 
 if DATA_SOURCE == "visionr1":
 
@@ -77,28 +101,6 @@ if DATA_SOURCE == "visionr1":
         shell:
             "hub_online scale download-visionr1 --repo-id {params.repo_id} --stand-in {params.stand_in:q} "
             "--out {params.root} > {log} 2>&1"
-
-    rule prepare_train_set:
-        input:
-            annotations=scale_config.visionr1_annotation_files(config),
-        output:
-            records=layout.data_file(R, "{dataset}", "train"),
-            images=directory(layout.images_dir(R, "{dataset}", "train")),
-            report=layout.filter_report(R, "{dataset}"),
-        log:
-            layout.log_file(R, "prepare_train", "{dataset}"),
-        benchmark:
-            layout.timing_file(R, "prepare_train", "{dataset}")
-        conda:
-            "../envs/train.yaml"
-        resources:
-            mem_mb=16000,
-        params:
-            settings=visionr1_settings,
-            dataset_dir=output_dir,
-        shell:
-            "scale prepare-visionr1 --dataset {wildcards.dataset} --spec {params.settings:q} "
-            "--out {params.dataset_dir} > {log} 2>&1"
 
 
 if DATA_SOURCE == "openr1":
@@ -121,28 +123,6 @@ if DATA_SOURCE == "openr1":
         shell:
             "hub_online scale download-openr1 --repo-id {params.repo_id} --name {params.name} "
             "--split {params.split} --stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
-
-    rule prepare_train_set:
-        input:
-            corpus=config["data"]["openr1"]["root"],
-        output:
-            records=layout.data_file(R, "{dataset}", "train"),
-            images=directory(layout.images_dir(R, "{dataset}", "train")),
-            report=layout.filter_report(R, "{dataset}"),
-        log:
-            layout.log_file(R, "prepare_train", "{dataset}"),
-        benchmark:
-            layout.timing_file(R, "prepare_train", "{dataset}")
-        conda:
-            "../envs/train.yaml"
-        resources:
-            mem_mb=16000,
-        params:
-            settings=openr1_settings,
-            dataset_dir=output_dir,
-        shell:
-            "scale prepare-openr1 --dataset {wildcards.dataset} --spec {params.settings:q} "
-            "--out {params.dataset_dir} > {log} 2>&1"
 
 
 rule token_stats:
