@@ -13,8 +13,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
+from scale.data import TEXT_DATASETS
+from scale.data.visionr1 import ANNOTATION_FILES
+from scale.models.families import get_family
+from scale.models.gguf import MissingPackagedCheckpoint, locate
+from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
+from scale.models.vocabularies import VOCABULARIES
+from scale.rewards import REWARD_WEIGHTS
 from scale.settings import SettingError, check_settings
 from scale.variants import MODEL_FLAGS, REQUIRED, TRAINED, UnknownVariant, merged, runs_for
 from scale.variants import stage_of as _stage_of
@@ -44,17 +52,12 @@ def variants(config: dict) -> dict[str, dict[str, Any]]:
 
 def validate_config(config: dict) -> dict:
     """Schema check (names the offending key) and the cross-field rules a schema cannot say."""
-    import jsonschema
-
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
         where = "/".join(str(p) for p in error.absolute_path) or "<top level>"
         raise ConfigError(f"config error at {where}: {error.message}")
-    from scale.data import TEXT_DATASETS
-    from scale.models.families import get_family
-    from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
 
     for name, model in config["models"].items():
         if ("tiny" in model) == ("checkpoint" in model):
@@ -103,8 +106,6 @@ def packaged_checkpoints(config: dict) -> dict[str, str]:
     """model → the GGUF file, inside an installed package, that its weights come from (``models/{m}/gguf``).
     A package that is missing, at another version or without the file is a ``ConfigError`` naming the pip
     command: the dry run stops on it, before anything is planned."""
-    from scale.models.gguf import MissingPackagedCheckpoint, locate
-
     found = {}
     for name, model in config["models"].items():
         if "gguf" in model:
@@ -120,9 +121,6 @@ def stand_in_vocabularies(config: dict) -> dict[str, str]:
     ``scale.models.vocabularies``); a missing package is a ``ConfigError`` naming the pip command."""
     if not config.get("stand_ins", {}).get("models"):
         return {}
-    from scale.models.families import get_family
-    from scale.models.gguf import MissingPackagedCheckpoint
-    from scale.models.vocabularies import VOCABULARIES
 
     found = {}
     for name, model in config["models"].items():
@@ -190,7 +188,6 @@ def grpo_spec(config: dict, variant: str) -> dict[str, Any]:
     if stage_of(variant) != "grpo":
         raise ConfigError(f"variant {variant!r} is not a GRPO variant")
     spec = variants(config)[variant]
-    from scale.rewards import REWARD_WEIGHTS
 
     rewards = {**REWARD_WEIGHTS, **config["grpo"].get("rewards", {})}
     return {
@@ -222,8 +219,6 @@ def openr1_spec(config: dict, dataset: str) -> dict[str, Any]:
 
 def visionr1_annotation_files(config: dict) -> list[str]:
     """The Vision-R1 annotation files the fetch rule writes and the filters read."""
-    from scale.data.visionr1 import ANNOTATION_FILES
-
     settings = config["data"]["visionr1"]
     return [f"{settings['root']}/{name}" for name in settings.get("annotation_files", ANNOTATION_FILES)]
 

@@ -10,7 +10,8 @@ from typing import Iterable
 
 from scale import layout
 from scale.config import flagged_rows, variants_for
-from scale.variants import runs_for
+from scale.report import TABLES
+from scale.variants import comparisons, runs_for
 
 
 def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
@@ -47,8 +48,6 @@ def metrics_files(config: dict, variants: Iterable[str], models: Iterable[str] |
 
 def table_rows(config: dict, table: str) -> list[tuple[str, str]]:
     """The (model, dataset) rows of a table: every row, or those whose model sets the table's flag for it."""
-    from scale.report import TABLES
-
     flag = TABLES[table].get("rows")
     return flagged_rows(config, flag) if flag else rows(config)
 
@@ -56,14 +55,10 @@ def table_rows(config: dict, table: str) -> list[tuple[str, str]]:
 def tables(config: dict) -> list[str]:
     """Tables 1 and 2 always; Table 3 (the fixed-weight ablation) and Table 4 (the online-weighted pair) when a
     model runs them."""
-    from scale.report import TABLES
-
     return [table for table in TABLES if table_rows(config, table)]
 
 
 def table_metrics(config: dict, table: str) -> list[str]:
-    from scale.report import TABLES
-
     return metrics_files(config, TABLES[table]["variants"], on_rows=table_rows(config, table))
 
 
@@ -90,9 +85,6 @@ def train_timings(config: dict) -> list[str]:
 def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
     """Predictions of every trained cell that the paired tests beside ``table`` compare (its ``significance``:
     Table 1's are the paper's, Table 4's the online-weighted pair against SCALe's), on the table's rows."""
-    from scale.report import TABLES
-    from scale.variants import comparisons
-
     pairs = comparisons()
     compared = {variant for name in TABLES[table].get("significance", []) for variant in pairs[name]}
     on_rows = set(table_rows(config, table))
@@ -103,8 +95,6 @@ def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
 
 def tested_tables(config: dict) -> list[str]:
     """The tables of this grid with paired tests beside them (each has its significance file)."""
-    from scale.report import TABLES
-
     return [table for table in tables(config) if TABLES[table].get("significance")]
 
 

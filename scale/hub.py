@@ -13,6 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from huggingface_hub import snapshot_download
+
+from scale.data.fixtures import write_openr1_fixture, write_test_set_fixture, write_visionr1_fixture
 from scale.data.test_sets import UnlabelledTestSetError, check_labels
 
 
@@ -26,8 +29,6 @@ def fetch_checkpoint(checkpoint: str, family: str, out_dir: str | Path,
 
         build_warm_stand_in(family, out_dir, sizes=stand_in.get("sizes"), warmup=stand_in.get("warmup"))
     else:
-        from huggingface_hub import snapshot_download
-
         snapshot_download(checkpoint, local_dir=str(out_dir))
     (out_dir / "fetched_from.json").write_text(
         json.dumps({"checkpoint": checkpoint, "stand_in": stand_in}, indent=2, sort_keys=True) + "\n")
@@ -39,8 +40,6 @@ def fetch_test_set(dataset: str, source: Mapping[str, Any], out_dir: str | Path,
     """The test split saved with ``save_to_disk`` in ``out_dir`` (labels checked before anything is written)."""
     out_dir = Path(out_dir)
     if stand_in is not None:
-        from scale.data.fixtures import write_test_set_fixture
-
         return write_test_set_fixture(dataset, out_dir, rows=stand_in.get("rows", 8), seed=stand_in.get("seed", 0))
     import datasets
 
@@ -54,10 +53,7 @@ def fetch_visionr1(repo_id: str, out_dir: str | Path, annotation_files, stand_in
     """The two annotation files (the images come from LLaVA-CoT-100k and Mulberry-SFT, see the README);
     in the rehearsal, fixture files with their images."""
     if stand_in is not None:
-        from scale.data.fixtures import write_visionr1_fixture
-
         return write_visionr1_fixture(out_dir, per_source=stand_in.get("per_source", 20), seed=stand_in.get("seed", 0))
-    from huggingface_hub import snapshot_download
 
     return snapshot_download(repo_id, repo_type="dataset", local_dir=str(out_dir),
                              allow_patterns=list(annotation_files))
@@ -67,8 +63,6 @@ def fetch_openr1(repo_id: str, name: str, split: str, out_dir: str | Path,
                  stand_in: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """OpenR1-Math (one config's split) saved with ``save_to_disk``; in the rehearsal, a fixture in its columns."""
     if stand_in is not None:
-        from scale.data.fixtures import write_openr1_fixture
-
         return write_openr1_fixture(out_dir, rows=stand_in.get("rows", 24), seed=stand_in.get("seed", 0))
     import datasets
 

@@ -17,7 +17,9 @@ import types
 import typing
 from typing import Any, Iterator, Mapping
 
+from scale.schedule import WeightSchedule
 from scale.variants import merged, stage_of
+from scale.weighting import weighting_from_config
 
 LORA_KEYS = {"r": int, "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}
 
@@ -102,8 +104,6 @@ def check_lora(where: str, lora: Mapping[str, Any] | None) -> None:
 
 
 def check_schedule(where: str, value) -> None:
-    from scale.schedule import WeightSchedule
-
     if isinstance(value, Mapping):
         for key in ("start", "end"):
             if key in value and (isinstance(value[key], bool) or not isinstance(value[key], (int, float))):
@@ -116,8 +116,6 @@ def check_schedule(where: str, value) -> None:
 
 def check_fixed_weights(where: str, variant: Mapping[str, Any]) -> None:
     """The fixed-weight (FW) loss is SCALe's with constant weights: a schedule that moves would make it SCALe."""
-    from scale.schedule import WeightSchedule
-
     for weight in ("w_think", "w_answer"):
         if weight in variant and WeightSchedule.from_config(variant[weight]).kind != "constant":
             raise SettingError(f"config error at {where}/{weight}: the fixed-weight loss (loss: fixed) needs a "
@@ -126,8 +124,6 @@ def check_fixed_weights(where: str, variant: Mapping[str, Any]) -> None:
 
 def check_weighting(where: str, variant: Mapping[str, Any]) -> None:
     """An online weighting (``scale.weighting``) tunes SCALe's weights: a known rule with good settings."""
-    from scale.weighting import weighting_from_config
-
     if variant.get("loss") != "scale":
         raise SettingError(f"config error at {where}/weighting: an online weighting tunes SCALe's weights, so it "
                            f"needs loss: scale, not {variant.get('loss')!r}")

@@ -50,3 +50,18 @@ def test_synth_takes_defaults_from_settings_and_explicit_flags_over_them(tmp_pat
 def test_synth_without_a_count_says_what_to_give(tmp_path):
     with pytest.raises(SystemExit, match="give --n"):
         main(["synth", "--dataset", "iconqa", "--split", "test", "--out", str(tmp_path)])
+
+
+def test_the_help_and_the_snakefiles_imports_load_no_heavy_library():
+    """Every job parses the Snakefile and ``scale --help`` answers at once: their modules import no framework
+    (hence the imports left inside functions: they reach torch, transformers, TRL, datasets or pandas)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom scale import cli, cluster, config, grid, launch, layout, variants\n"
+            "from scale.report import FIGURES, TABLES\n"
+            "print(sorted({name.split('.')[0] for name in sys.modules}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(eval(result.stdout.strip().splitlines()[-1]))
+    assert "scale" in loaded
+    assert not {"torch", "transformers", "trl", "datasets", "pandas", "matplotlib", "peft", "vllm"} & loaded

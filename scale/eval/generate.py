@@ -12,10 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+import torch
+from tqdm.auto import tqdm
+from transformers import GenerationConfig
+
 from scale.data.records import load_image, read_items
 from scale.data.stats import token_counter
 from scale.eval.predictions import prediction, prompt_fields, write_predictions
-from scale.models.families import tokenizer_of
+from scale.models.families import load_model, load_processor, tokenizer_of
 from scale.prompts import prompt_messages
 
 BACKENDS = ("hf", "vllm", "lmms_eval")
@@ -23,8 +27,6 @@ BACKENDS = ("hf", "vllm", "lmms_eval")
 
 def stop_ids_of(model_dir) -> set[int]:
     """The token ids that end a response: the generation config's end-of-turn ids (what both backends stop on)."""
-    from transformers import GenerationConfig
-
     stop = GenerationConfig.from_pretrained(str(model_dir)).eos_token_id
     return set(stop if isinstance(stop, list) else [stop])
 
@@ -46,11 +48,6 @@ def prompt_texts(processor, items: list[tuple[dict, Path]]) -> list[str]:
 def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16, max_new_tokens: int = 1024,
                 device: str | None = None, progress: bool = True) -> list[dict]:
     """Greedy predictions for ``items``, in the items' order."""
-    import torch
-    from tqdm.auto import tqdm
-
-    from scale.models.families import load_model, load_processor
-
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
@@ -104,7 +101,6 @@ def vllm_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 1
     """Greedy predictions for ``items`` through vLLM (its CUDA platform on the cluster, its CPU build in the
     rehearsal): the ``hf`` backend's prompts, stop ids and decoding, in the items' order."""
     from scale import vllm_cpu
-    from scale.models.families import load_processor
 
     vllm_cpu.prepare()
     from vllm import LLM, SamplingParams  # the vLLM envs only

@@ -13,24 +13,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datasets import Dataset
+from trl import GRPOTrainer
+
+from scale.models.stored_layout import StoredNames
+from scale.prompts import prompt_messages
+from scale.train.checkpoints import ExactResume
+from scale.train.runs import load_images
+
 
 def grpo_trainer_class():
     """TRL's ``GRPOTrainer`` resuming through ``scale.train.checkpoints`` (exact weights or an error)."""
-    from trl import GRPOTrainer
-
-    from scale.train.checkpoints import ExactResume
-
     return type("ScaleGRPOTrainer", (ExactResume, GRPOTrainer), {})
 
 
 def grpo_dataset(items: list[tuple[dict, Path]]):
     """Columns TRL's GRPOTrainer takes: ``prompt`` (conversation), ``image`` (VLMs: none when no record has a
     picture, which TRL reads as a text dataset), ``solution``."""
-    from datasets import Dataset
-
-    from scale.prompts import prompt_messages
-    from scale.train.runs import load_images
-
     images = load_images(items)
     columns = {"prompt": [prompt_messages(record) for record, _ in items]}
     if any(images):
@@ -50,7 +49,6 @@ def send_stored_names(trainer) -> None:
     generation = getattr(trainer, "vllm_generation", None)
     if generation is None:
         return
-    from scale.models.stored_layout import StoredNames
 
     stored = StoredNames(trainer.model)
     strip = generation._fix_param_name_to_vllm

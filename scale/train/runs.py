@@ -8,6 +8,7 @@ step) and ``run.json`` (config, seed, versions, wall time, tokens, dropped sampl
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
 import json
 import subprocess
 import time
@@ -148,8 +149,6 @@ def drop_overlong(processor, records: list[dict], images: list[list], build_mess
 
 
 def versions() -> dict[str, str]:
-    import importlib.metadata as metadata
-
     found = {}
     for package in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
         try:
