@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from scale.train.runs import git_commit, versions
+from scale.provenance import git_commit, versions
 
 
 def report_markdown(results_dir: str | Path, config: dict, tables: list, figures: list, extra: dict[str, str]) -> str:

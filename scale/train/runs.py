@@ -8,23 +8,27 @@ step) and ``run.json`` (config, seed, versions, wall time, tokens, dropped sampl
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
+import torch
+import torch.distributed as dist
+from datasets import Dataset
+from peft import LoraConfig, get_peft_model
+from transformers import TrainerCallback, set_seed
+
+from scale import provenance
 from scale.data.records import load_image
 from scale.models.families import tokenizer_of
 from scale.train.checkpoints import checkpoint_dir
+from scale.train.collate import text_example
 
 
 def trainer_args(config_class, out_dir, training: Mapping[str, Any], seed: int, **stage_settings):
     """A TRL config (``SFTConfig``, ``GRPOConfig``) with the defaults every run shares, then the
     stage's own settings, then the config's ``training`` mapping; an unknown key is a clear error."""
-    import torch
-
     settings = dict(
         output_dir=str(checkpoint_dir(out_dir)),  # resumable: see scale.train.checkpoints
         seed=seed,
@@ -47,8 +51,6 @@ def trainer_args(config_class, out_dir, training: Mapping[str, Any], seed: int, 
 
 def lora_config(lora: Mapping[str, Any], family):
     """PEFT LoRA settings from the config; targets default to the family's language-model projections."""
-    from peft import LoraConfig
-
     return LoraConfig(
         r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32), lora_dropout=lora.get("dropout", 0.05),
         target_modules=lora.get("target_modules", family.lora_target_modules), task_type="CAUSAL_LM",
@@ -58,17 +60,12 @@ def lora_config(lora: Mapping[str, Any], family):
 def add_lora(model, lora: Mapping[str, Any], family, seed: int):
     """``model`` with LoRA adapters whose random init follows ``seed``: PEFT draws them from torch's
     global generator, which nothing has seeded when a run builds its model (the Trainer seeds later)."""
-    from peft import get_peft_model
-    from transformers import set_seed
-
     set_seed(seed)
     return get_peft_model(model, lora_config(lora, family))
 
 
 def distribution(trainer) -> dict[str, Any]:
     """How the run was spread over processes, read off the live trainer and its engine (not the config)."""
-    import torch.distributed as dist
-
     accelerator = trainer.accelerator
     found: dict[str, Any] = {
         "processes": accelerator.num_processes,
@@ -97,18 +94,12 @@ def load_images(items: list[tuple[dict, Path]]) -> list[list]:
 
 def conversation_dataset(records: list[dict], images: list[list], build_messages):
     """A ``datasets.Dataset`` with ``messages`` and ``images`` columns, as TRL's VLM collator wants."""
-    from datasets import Dataset
-
     return Dataset.from_dict({"messages": [build_messages(r) for r in records], "images": images})
 
 
 def text_dataset(tokenizer, records: list[dict], build_messages, chat_template: str | None):
     """A ``datasets.Dataset`` of tokenised text conversations (ids, labels, segments), as TRL's text
     collator takes them."""
-    from datasets import Dataset
-
-    from scale.train.collate import text_example
-
     examples = [text_example(tokenizer, build_messages(r), chat_template) for r in records]
     return Dataset.from_dict({key: [e[key] for e in examples] for key in ("input_ids", "labels", "segments")})
 
@@ -148,30 +139,8 @@ def drop_overlong(processor, records: list[dict], images: list[list], build_mess
     return kept_records, kept_images, len(records) - len(kept_records)
 
 
-def versions() -> dict[str, str]:
-    found = {}
-    for package in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "absent"
-    return found
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def jsonl_log_callback(path: str | Path):
     """A TrainerCallback writing each logging step to ``path``, with tokens/s and elapsed seconds."""
-    from transformers import TrainerCallback
-
     class JsonlLogCallback(TrainerCallback):
         def __init__(self) -> None:
             self.path = Path(path)
@@ -210,6 +179,6 @@ def jsonl_log_callback(path: str | Path):
 
 def write_run_summary(path: str | Path, summary: Mapping[str, Any]) -> None:
     record = dict(summary)
-    record.setdefault("versions", versions())
-    record.setdefault("git_commit", git_commit())
+    record.setdefault("versions", provenance.versions())
+    record.setdefault("git_commit", provenance.git_commit())
     Path(path).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
