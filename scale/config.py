@@ -69,12 +69,16 @@ def validate_config(config: dict) -> dict:
         if get_family(model["family"]).is_text and pictured:
             raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
                               f"datasets {pictured} have pictures; text models take {list(TEXT_DATASETS)}")
-        for flag in MODEL_FLAGS:
-            value = model.get(flag)
+        for key in ("datasets", *MODEL_FLAGS):
+            value = model.get(key)
             unknown = [d for d in value if d not in config["data"]["datasets"]] if isinstance(value, list) else []
             if unknown:
-                raise ConfigError(f"config error at models/{name}/{flag}: {unknown} are not datasets of this "
+                raise ConfigError(f"config error at models/{name}/{key}: {unknown} are not datasets of this "
                                   f"config; it has {list(config['data']['datasets'])}")
+            outside = [d for d in value if d not in model_datasets(config, name)] if isinstance(value, list) else []
+            if outside:
+                raise ConfigError(f"config error at models/{name}/{key}: the model does not run on {outside}; its "
+                                  f"datasets are {model_datasets(config, name)}")
     defined = variants(config)
     for name in REQUIRED:
         if name not in defined:
@@ -137,6 +141,12 @@ def is_tiny(config: dict, model: str) -> bool:
     return "tiny" in config["models"][model]
 
 
+def model_datasets(config: dict, model: str) -> list[str]:
+    """The datasets a model runs on, in the config's order: those its entry lists, or every one."""
+    listed = config["models"][model].get("datasets")
+    return [d for d in config["data"]["datasets"] if listed is None or d in listed]
+
+
 def variants_for(config: dict, model: str, dataset: str | None = None) -> list[str]:
     """Trained variants of a model (on ``dataset``; None: on any), in pipeline order; the FW pair only for
     ablation models, the online-weighted pair only for adaptive ones, on the datasets their flag names."""
@@ -150,7 +160,7 @@ def flagged_rows(config: dict, flag: str) -> list[tuple[str, str]]:
     rows = []
     for model, spec in config["models"].items():
         value = spec.get(flag, False)
-        rows += [(model, d) for d in config["data"]["datasets"] if value is True or (value and d in value)]
+        rows += [(model, d) for d in model_datasets(config, model) if value is True or (value and d in value)]
     return rows
 
 

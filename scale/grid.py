@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from scale import layout
-from scale.config import flagged_rows, variants_for
+from scale.config import flagged_rows, model_datasets, variants_for
 from scale.report import TABLES
 from scale.variants import comparisons, runs_for
 
@@ -20,15 +20,15 @@ def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
         (model, dataset, variant, seed)
         for model in config["models"]
         for variant in variants_for(config, model)
-        for dataset in config["data"]["datasets"]
+        for dataset in model_datasets(config, model)
         if runs_for(variant, config["models"][model], dataset)
         for seed in config["seeds"]
     ]
 
 
 def rows(config: dict, models: Iterable[str] | None = None) -> list[tuple[str, str]]:
-    """(model, dataset) of every row of Tables 1 and 2 (of ``models`` only, if given)."""
-    return [(m, d) for m in (models if models is not None else config["models"]) for d in config["data"]["datasets"]]
+    """(model, dataset) of every row of Tables 1 and 2 (of ``models`` only, if given): each model on its datasets."""
+    return [(m, d) for m in (models if models is not None else config["models"]) for d in model_datasets(config, m)]
 
 
 def metrics_files(config: dict, variants: Iterable[str], models: Iterable[str] | None = None,

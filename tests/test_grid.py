@@ -65,3 +65,34 @@ def test_a_flag_naming_datasets_runs_its_pair_and_builds_its_table_rows_on_those
     one["models"]["qwen2.5_vl_3b"]["ablation"] = []
     with pytest.raises(ConfigError, match="models/qwen2.5_vl_3b/ablation"):
         validate_config(one)
+
+
+def test_a_models_datasets_key_keeps_its_runs_evaluations_and_table_rows_to_those_datasets():
+    import copy
+
+    import pytest
+
+    from scale.config import ConfigError, validate_config
+    from scale.grid import all_metrics, rows, table_metrics
+
+    config = load_config(REPO / "configs" / "paper.yaml")
+    cut = copy.deepcopy(config)
+    cut["models"]["gemma_3_4b_it"]["datasets"] = ["scienceqa"]
+    cells = trained_cells(validate_config(cut))
+    dropped = [cell for cell in trained_cells(config) if cell not in cells]
+    assert {(m, d) for m, d, _, _ in dropped} == {("gemma_3_4b_it", "iconqa")}
+    assert len(dropped) == 4 and cells == [cell for cell in trained_cells(config) if cell not in dropped]
+    assert ("gemma_3_4b_it", "iconqa") not in rows(cut) and ("gemma_3_4b_it", "scienceqa") in rows(cut)
+    assert len(rows(cut)) == len(rows(config)) - 1
+    evaluated = {(layout.parse_eval_path(f)["model"], layout.parse_eval_path(f)["dataset"]) for f in all_metrics(cut)}
+    assert evaluated == set(rows(cut))  # Base too
+    for table in ("table1", "table2"):
+        assert {(f.split("/")[3], f.split("/")[4]) for f in table_metrics(cut, table)} == set(rows(cut))
+    cut["models"]["gemma_3_4b_it"]["datasets"] = ["mathvista"]
+    with pytest.raises(ConfigError, match=r"models/gemma_3_4b_it/datasets: \['mathvista'\] are not datasets"):
+        validate_config(cut)
+    cut["models"]["qwen2.5_vl_3b"]["datasets"] = ["iconqa"]  # its Table 3 and 4 pairs run on both datasets
+    cut["models"]["gemma_3_4b_it"]["datasets"] = ["scienceqa"]
+    cut["models"]["qwen2.5_vl_3b"]["ablation"] = ["scienceqa"]
+    with pytest.raises(ConfigError, match=r"models/qwen2.5_vl_3b/ablation: the model does not run on \['scienceqa'\]"):
+        validate_config(cut)
