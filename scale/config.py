@@ -71,11 +71,13 @@ def validate_config(config: dict) -> dict:
                               f"datasets {pictured} have pictures; text models take {list(TEXT_DATASETS)}")
         for key in ("datasets", *MODEL_FLAGS):
             value = model.get(key)
-            unknown = [d for d in value if d not in config["data"]["datasets"]] if isinstance(value, list) else []
+            if not isinstance(value, list):  # absent, or a flag's true/false
+                continue
+            unknown = [d for d in value if d not in config["data"]["datasets"]]
             if unknown:
                 raise ConfigError(f"config error at models/{name}/{key}: {unknown} are not datasets of this "
                                   f"config; it has {list(config['data']['datasets'])}")
-            outside = [d for d in value if d not in model_datasets(config, name)] if isinstance(value, list) else []
+            outside = [d for d in value if d not in model_datasets(config, name)]
             if outside:
                 raise ConfigError(f"config error at models/{name}/{key}: the model does not run on {outside}; its "
                                   f"datasets are {model_datasets(config, name)}")
