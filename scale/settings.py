@@ -5,7 +5,8 @@ installed version (transformers 5 dropped ``warmup_ratio``, for one), so a
 misspelt or mistyped setting would only surface when a cluster job starts.
 ``check_settings`` reads the dataclass fields themselves and names the config
 key of the first bad value; the Snakefile calls it through
-``scale.config.validate_config``, so ``snakemake -n`` stops on it.
+``scale.config.validate_config``, so ``snakemake -n`` stops on it. The fields' types are read once per
+installed TRL and transformers and kept in the user's cache folder (``fields_cache``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import importlib.metadata
+import json
+import os
 import types
 import typing
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from scale.schedule import WeightSchedule
@@ -28,14 +33,18 @@ class SettingError(ValueError):
     """A training, LoRA or schedule setting the trainers would reject or misread; names its config key."""
 
 
-@functools.cache
-def config_fields(stage: str) -> dict[str, Any]:
-    """Field name → type annotation of the TRL config class of ``stage`` (``sft`` or ``grpo``)."""
-    from trl import GRPOConfig, SFTConfig
+# The types a YAML value can have, by name: how the cache below stores a field's accepted types
+PLAIN_TYPES = {t.__name__: t for t in (bool, int, float, str, list, dict, type(None))}
+STAGES = ("sft", "grpo")
 
-    config_class = {"sft": SFTConfig, "grpo": GRPOConfig}[stage]
-    hints = typing.get_type_hints(config_class)
-    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(config_class) if f.init}
+
+def fields_cache() -> Path:
+    """Where the accepted types of TRL's config fields are kept, one file per installed TRL and transformers
+    (``$XDG_CACHE_HOME/scale``, else ``~/.cache/scale``): reading them means importing TRL, transformers and torch,
+    seconds that every Snakefile parse (each dry run, each cluster job) would pay again."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "scale"
+    versions = "-".join(f"{name}{importlib.metadata.version(name)}" for name in ("trl", "transformers"))
+    return root / f"trl_fields-{versions}.json"
 
 
 def _accepted(annotation) -> tuple[type, ...] | None:
@@ -68,6 +77,42 @@ def _accepted(annotation) -> tuple[type, ...] | None:
     return None
 
 
+def read_config_fields() -> dict[str, dict[str, list[str] | None]]:
+    """Stage → field name → the names of the plain types its value may have (None: not checkable), read off
+    TRL's ``SFTConfig`` and ``GRPOConfig`` themselves."""
+    from trl import GRPOConfig, SFTConfig
+
+    found = {}
+    for stage, config_class in zip(STAGES, (SFTConfig, GRPOConfig)):
+        hints = typing.get_type_hints(config_class)
+        accepted = {f.name: _accepted(hints.get(f.name, Any)) for f in dataclasses.fields(config_class) if f.init}
+        found[stage] = {name: None if types_ is None else [t.__name__ for t in types_]
+                        for name, types_ in accepted.items()}
+    return found
+
+
+@functools.cache
+def config_fields(stage: str) -> dict[str, tuple[type, ...] | None]:
+    """Field name → the plain types a YAML value may have for the TRL config class of ``stage`` (``sft`` or
+    ``grpo``; None: not checkable), from the cache when it holds the installed versions' (written otherwise)."""
+    path = fields_cache()
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        stored = None
+    if not isinstance(stored, dict) or set(stored) != set(STAGES):
+        stored = read_config_fields()
+        try:  # another process may write it at the same time: each writes whole, and the rename is atomic
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps(stored, indent=1, sort_keys=True))
+            os.replace(partial, path)
+        except OSError:
+            pass  # a read-only home: the check still runs, at the import's cost each time
+    return {name: None if names is None else tuple(PLAIN_TYPES[n] for n in names)
+            for name, names in stored[stage].items()}
+
+
 def _type_ok(value, accepted: tuple[type, ...]) -> bool:
     if isinstance(value, bool) and bool not in accepted:
         return False  # YAML's true is not a number
@@ -84,7 +129,7 @@ def check_training(stage: str, where: str, training: Mapping[str, Any]) -> None:
             if key == "warmup_ratio":
                 hint = "; transformers 5 removed it: give warmup_steps a float below 1 (a share of the steps)"
             raise SettingError(f"config error at {where}/{key}: not a setting of TRL's {class_name}{hint}")
-        accepted = _accepted(fields[key])
+        accepted = fields[key]
         if accepted is not None and not _type_ok(value, accepted):
             names = " or ".join(sorted({t.__name__ for t in accepted}))
             raise SettingError(f"config error at {where}/{key}: {value!r} is a {type(value).__name__}, "

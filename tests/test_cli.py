@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,39 @@ def test_the_help_and_the_snakefiles_imports_load_no_heavy_library():
     loaded = set(eval(result.stdout.strip().splitlines()[-1]))
     assert "scale" in loaded
     assert not {"torch", "transformers", "trl", "datasets", "pandas", "matplotlib", "peft", "vllm"} & loaded
+
+
+def test_the_settings_check_reads_trls_fields_once_per_installed_version(tmp_path, monkeypatch):
+    """Every Snakefile parse checks the training settings against TRL's config classes. Reading those imports TRL,
+    transformers and torch (seconds a dry run or a cluster job would pay each time), so the fields' types are kept
+    per installed version, and a parse that finds them imports none of the three."""
+    import subprocess
+    import sys
+
+    import trl
+
+    from scale import settings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings.config_fields.cache_clear()
+    try:
+        fields = settings.config_fields("grpo")
+        path = settings.fields_cache()
+        assert path.parent == tmp_path / "scale" and f"trl{trl.__version__}" in path.name
+        assert json.loads(path.read_text()) == settings.read_config_fields()  # what TRL's classes say
+        assert fields["learning_rate"] == (int, float) and fields["num_generations"] == (int, type(None))
+        settings.config_fields.cache_clear()
+        with pytest.raises(settings.SettingError, match="GRPOConfig.learning_rate takes float or int"):
+            settings.check_training("grpo", "grpo/training", {"learning_rate": "high"})  # from the file
+        path.write_text("{not json")  # a broken file is read again from TRL and rewritten
+        settings.config_fields.cache_clear()
+        assert settings.config_fields("grpo") == fields and json.loads(path.read_text())
+    finally:
+        settings.config_fields.cache_clear()
+
+    code = ("import sys\nfrom scale.config import load_config\nload_config('configs/paper.yaml')\n"
+            "print(sorted({name.split('.')[0] for name in sys.modules}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1], env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path)))
+    loaded = set(eval(result.stdout.strip().splitlines()[-1]))
+    assert "scale" in loaded and not {"torch", "transformers", "trl"} & loaded
