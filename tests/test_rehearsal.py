@@ -29,7 +29,7 @@ ALLOWED = {
     "stand_ins": "build offline, in the real formats, what the fetch rules download",
     "models/*/ablation": "size: Table 3's pair on one dataset",
     "models/*/adaptive": "size: Table 4's pair on one dataset",
-    "models/*/datasets": "size: a family whose paths another's rows already take on the other dataset runs on one",
+    "models/*/datasets": "size: each family on one dataset, both datasets' data paths still run",
     "data/visionr1/root": "the corpus fixture's folder instead of the downloaded corpus",
     "data/visionr1/image_root": "the corpus fixture's images",
     "sft/launcher": "the paper's launcher on two CPU processes (test_the_overlay_launches_with_the_papers_own_files)",
@@ -187,11 +187,10 @@ def check_answers_are_read_back(results: Path, models: list[str]) -> None:
 
 
 def check_rehearsal_outputs(workdir: Path, results: Path, vllm_runs: tuple[tuple[str, str, str], ...] = (),
-                            runs: int = 20, tables: tuple[str, ...] = ("table1", "table2", "table3", "table4")) -> None:
+                            runs: int = 16, tables: tuple[str, ...] = ("table1", "table2", "table3", "table4")) -> None:
     """What the rehearsal must show from its outputs, run by run (``vllm_runs``: the (model, dataset, variant) GRPO
-    runs rerun with configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has: 4 a row
-    (Qwen2.5-VL on both datasets, Gemma 3 and LLaVA-NeXT on one each), 4 more for Qwen2.5-VL's FW and
-    online-weighted pairs on IconQA; ``tables``: which it builds)."""
+    runs rerun with configs/rehearsal-vllm.yaml; ``runs``: how many training runs its grid has: 4 a family, each
+    on one dataset, 4 more for Qwen2.5-VL's FW and online-weighted pairs; ``tables``: which it builds)."""
     from scale.layout import parse_run_path
 
     from conftest import hub_layout, weight_groups

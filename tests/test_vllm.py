@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_rehearsal import PAPER, VLLM_ROW
 
 from conftest import FAMILIES, first_records
 
@@ -48,8 +49,14 @@ def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(stand_i
     assert found["different"] == [], found["different"]
 
 
+# The rehearsal's vLLM row (LLaVA-NeXT) compares its family's prompts and whole outputs on a stand-in with the real
+# vocabulary, a stronger check than the one below, which runs for the other families (CI time: an engine start)
+VLLM_ROW_FAMILY = yaml.safe_load(PAPER.read_text())["models"][VLLM_ROW]["family"]
+NOT_IN_THE_VLLM_ROW = [family for family in FAMILIES if family != VLLM_ROW_FAMILY]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", NOT_IN_THE_VLLM_ROW)
 def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(stand_ins, synthetic_dir, tmp_path, family):
     from scale.data.records import read_items
     from scale.eval.generate import hf_generate
