@@ -35,7 +35,7 @@ class SettingError(ValueError):
 
 # The types a YAML value can have, by name: how the cache below stores a field's accepted types
 PLAIN_TYPES = {t.__name__: t for t in (bool, int, float, str, list, dict, type(None))}
-STAGES = ("sft", "grpo")
+TRL_CONFIGS = {"sft": "SFTConfig", "grpo": "GRPOConfig"}  # stage → the TRL class its settings go to
 
 
 def fields_cache() -> Path:
@@ -80,10 +80,11 @@ def _accepted(annotation) -> tuple[type, ...] | None:
 def read_config_fields() -> dict[str, dict[str, list[str] | None]]:
     """Stage → field name → the names of the plain types its value may have (None: not checkable), read off
     TRL's ``SFTConfig`` and ``GRPOConfig`` themselves."""
-    from trl import GRPOConfig, SFTConfig
+    import trl
 
     found = {}
-    for stage, config_class in zip(STAGES, (SFTConfig, GRPOConfig)):
+    for stage, class_name in TRL_CONFIGS.items():
+        config_class = getattr(trl, class_name)
         hints = typing.get_type_hints(config_class)
         accepted = {f.name: _accepted(hints.get(f.name, Any)) for f in dataclasses.fields(config_class) if f.init}
         found[stage] = {name: None if types_ is None else [t.__name__ for t in types_]
@@ -100,7 +101,7 @@ def config_fields(stage: str) -> dict[str, tuple[type, ...] | None]:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         stored = None
-    if not isinstance(stored, dict) or set(stored) != set(STAGES):
+    if not isinstance(stored, dict) or set(stored) != set(TRL_CONFIGS):
         stored = read_config_fields()
         try:  # another process may write it at the same time: each writes whole, and the rename is atomic
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +122,7 @@ def _type_ok(value, accepted: tuple[type, ...]) -> bool:
 
 def check_training(stage: str, where: str, training: Mapping[str, Any]) -> None:
     fields = config_fields(stage)
-    class_name = {"sft": "SFTConfig", "grpo": "GRPOConfig"}[stage]
+    class_name = TRL_CONFIGS[stage]
     for key, value in training.items():
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)

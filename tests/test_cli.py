@@ -54,17 +54,21 @@ def test_synth_without_a_count_says_what_to_give(tmp_path):
         main(["synth", "--dataset", "iconqa", "--split", "test", "--out", str(tmp_path)])
 
 
-def test_the_help_and_the_snakefiles_imports_load_no_heavy_library():
-    """Every job parses the Snakefile and ``scale --help`` answers at once: their modules import no framework
-    (hence the imports left inside functions: they reach torch, transformers, TRL, datasets or pandas)."""
+def top_level_modules(code: str, **run) -> set[str]:
+    """The top-level packages a fresh Python has imported once it has run ``code``."""
     import subprocess
     import sys
 
-    code = ("import sys\nfrom scale import cli, cluster, config, grid, launch, layout, variants\n"
-            "from scale.report import FIGURES, TABLES\n"
-            "print(sorted({name.split('.')[0] for name in sys.modules}))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(eval(result.stdout.strip().splitlines()[-1]))
+    code += "\nimport sys\nprint(sorted({name.split('.')[0] for name in sys.modules}))\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, **run)
+    return set(eval(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_help_and_the_snakefiles_imports_load_no_heavy_library():
+    """Every job parses the Snakefile and ``scale --help`` answers at once: their modules import no framework
+    (hence the imports left inside functions: they reach torch, transformers, TRL, datasets or pandas)."""
+    loaded = top_level_modules("from scale import cli, cluster, config, grid, launch, layout, variants\n"
+                               "from scale.report import FIGURES, TABLES")
     assert "scale" in loaded
     assert not {"torch", "transformers", "trl", "datasets", "pandas", "matplotlib", "peft", "vllm"} & loaded
 
@@ -73,9 +77,6 @@ def test_the_settings_check_reads_trls_fields_once_per_installed_version(tmp_pat
     """Every Snakefile parse checks the training settings against TRL's config classes. Reading those imports TRL,
     transformers and torch (seconds a dry run or a cluster job would pay each time), so the fields' types are kept
     per installed version, and a parse that finds them imports none of the three."""
-    import subprocess
-    import sys
-
     import trl
 
     from scale import settings
@@ -97,9 +98,7 @@ def test_the_settings_check_reads_trls_fields_once_per_installed_version(tmp_pat
     finally:
         settings.config_fields.cache_clear()
 
-    code = ("import sys\nfrom scale.config import load_config\nload_config('configs/paper.yaml')\n"
-            "print(sorted({name.split('.')[0] for name in sys.modules}))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parents[1], env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path)))
-    loaded = set(eval(result.stdout.strip().splitlines()[-1]))
+    repo, warm = Path(__file__).resolve().parents[1], dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    loaded = top_level_modules("from scale.config import load_config\nload_config('configs/paper.yaml')",
+                               cwd=repo, env=warm)
     assert "scale" in loaded and not {"torch", "transformers", "trl"} & loaded
