@@ -1,7 +1,7 @@
 """The paper's DeepSpeed ZeRO-2 launcher, run here as the rehearsal runs it (two CPU processes): the run
 records that it trained under ZeRO-2, a run killed after a checkpoint resumes to the weights, token counts
-and online segment weights of a run never killed, and each process weights a step by the losses of the whole
-global batch."""
+and online segment weights of a run never killed, and two processes train as one does on the same global
+batches, each weighting a step by the losses of the whole global batch."""
 
 import json
 import os
@@ -110,28 +110,33 @@ def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_
 
 
 @pytest.mark.slow
-def test_every_process_weights_a_step_by_the_losses_of_the_whole_global_batch(straight):
-    """The rule reads losses reduced over processes. One ZeRO-2 process on the same global batches (2 samples a
-    micro-batch, not 1 on each of two) logs the first step's segment losses to 1e-5: the two processes' losses
-    were reduced over the global batch, not each rank's. Every step of both runs is weighted by the rule replayed
-    on its own logged losses. Later steps agree only to ~3e-4: the two-process ZeRO-2 updates differ that much
-    from one process's (measured here, not the rule's doing)."""
+def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_whole_global_batch(straight):
+    """One ZeRO-2 process on the same global batches (2 samples a micro-batch, not 1 on each of two) logs the
+    same segment losses at every step, so the online rule read losses reduced over the global batch, not each
+    rank's, and both runs are weighted by the rule replayed on those losses. Without LoRA dropout: its masks are
+    drawn per process, so one process and two draw different ones once LoRA's B leaves zero (with the default
+    0.05 the runs agree at the first step only, then differ by about 3e-4 relative)."""
     from scale.weighting import weighting_from_config
 
     model, train, root = straight
-    alone = {**SPEC, "training": {**SPEC["training"], "per_device_train_batch_size": 2}}
-    result = subprocess.run(command(model, train, root / "one", alone, processes=1), env=environment(),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((root / "one" / "run.json").read_text())["processes"] == 1
-    one, two = log_of(root / "one"), log_of(root / "straight")
+    still = {**SPEC, "lora": {**SPEC["lora"], "dropout": 0.0}}
+    alone = {**still, "training": {**still["training"], "per_device_train_batch_size": 2}}
+    for name, spec, processes in (("two", still, 2), ("one", alone, 1)):
+        result = subprocess.run(command(model, train, root / name, spec, processes=processes), env=environment(),
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads((root / name / "run.json").read_text())["processes"] == processes
+    one, two = log_of(root / "one"), log_of(root / "two")
     assert len(one) == len(two) == 6
     for key in ("rule_think_loss", "rule_answer_loss"):
-        assert two[0][key] == pytest.approx(one[0][key], rel=1e-5), key
-        assert [line[key] for line in two] == pytest.approx([line[key] for line in one], rel=1e-3), key
+        assert [line[key] for line in two] == pytest.approx([line[key] for line in one], rel=1e-5), key
     for log in (one, two):
         rule = weighting_from_config(SPEC["weighting"])
         for line in log:
             assert (line["w_think"], line["w_answer"]) == pytest.approx(rule.weights(), rel=1e-6), line["step"]
             rule.update(line["rule_think_loss"], line["rule_answer_loss"])
     assert any(abs(line["w_think"] - 1.0) > 0.05 for line in two[2:]), "the weights never moved"
+    alone_weights, together = model_tensors(root / "one" / "model"), model_tensors(root / "two" / "model")
+    assert alone_weights.keys() == together.keys()
+    for key in alone_weights:
+        torch.testing.assert_close(together[key], alone_weights[key], rtol=0, atol=ATOL, msg=key)
