@@ -83,6 +83,20 @@ def model_tensors(model_dir: Path) -> dict:
     return found
 
 
+# One thread on CPU: a resumed run, or two processes against one, is bitwise equal here, but the tests allow
+# float32 rounding (atol 1e-6) so that a BLAS with other reduction orders passes too.
+WEIGHT_ATOL = 1e-6
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    """Two saved models' tensors (``model_tensors``) hold the same names and values, to float32 rounding."""
+    import torch
+
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=WEIGHT_ATOL, msg=key)
+
+
 def weight_groups(names) -> set[str]:
     """Stored weight names as groups: a layer or block index and all after it become ``N``."""
     return {re.sub(r"\.\d+\..*", ".N", name) for name in names}

@@ -17,7 +17,7 @@ import yaml
 
 from scale.launch import resolve_launcher
 
-from conftest import first_records, model_tensors
+from conftest import WEIGHT_ATOL, assert_same_weights, first_records, model_tensors
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = yaml.safe_load((REPO / "configs" / "rehearsal.yaml").read_text())["sft"]["launcher"]
@@ -27,7 +27,6 @@ SPEC = {"loss": "scale", "weighting": {"rule": "dwa", "temperature": 0.05}, "lor
         "training": {"max_steps": 6, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 2,
                      "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1, "max_length": 1024,
                      "bf16": False, "disable_tqdm": True}}
-ATOL = 1e-6  # as tests/test_resume.py: bitwise equal here, float32 rounding allowed elsewhere
 
 
 def command(model_dir: Path, train: Path, out: Path, spec: dict = SPEC, processes: int = 2) -> list[str]:
@@ -59,10 +58,16 @@ def environment() -> dict:
 
 
 @pytest.fixture(scope="module")
-def straight(stand_ins, synthetic_dir, tmp_path_factory) -> tuple[Path, Path, Path]:
-    """One uninterrupted ZeRO-2 run: (model, training file, the run's folder's parent)."""
+def inputs(stand_ins, synthetic_dir, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(model, training file, a folder for the runs) shared by the tests here."""
     root = tmp_path_factory.mktemp("zero2")
-    model, train = stand_ins["qwen2_5_vl"], first_records(synthetic_dir, "scienceqa", 8, root)
+    return stand_ins["qwen2_5_vl"], first_records(synthetic_dir, "scienceqa", 8, root), root
+
+
+@pytest.fixture(scope="module")
+def straight(inputs) -> tuple[Path, Path, Path]:
+    """One uninterrupted ZeRO-2 run, with the default LoRA dropout: ``inputs``, the run's folder's parent."""
+    model, train, root = inputs
     result = subprocess.run(command(model, train, root / "straight"), env=environment(), capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -97,20 +102,19 @@ def test_a_zero2_run_killed_after_a_checkpoint_resumes_to_an_uninterrupted_runs_
     for count in ("train_tokens", "target_tokens"):
         assert runs["killed"][count] == runs["straight"][count] > 0, count
     final, uninterrupted = model_tensors(tmp_path / "killed" / "model"), model_tensors(tmp_path / "straight" / "model")
-    assert final.keys() == uninterrupted.keys() == model_tensors(model).keys()  # the hub's names, LoRA merged
-    for key in final:
-        torch.testing.assert_close(final[key], uninterrupted[key], rtol=0, atol=ATOL, msg=key)
     start = model_tensors(model)
+    assert final.keys() == start.keys()  # the hub's names, LoRA merged
+    assert_same_weights(final, uninterrupted)
     assert any(not torch.equal(final[k], start[k]) for k in start), "training moved no weight"
     # the online rule's history came back from the checkpoint: the resumed steps are weighted as the straight run's
     killed, uninterrupted_log = log_of(tmp_path / "killed"), log_of(tmp_path / "straight")
     assert [line["step"] for line in killed] == list(range(1, 7))
     assert [line["w_think"] for line in killed] == pytest.approx([line["w_think"] for line in uninterrupted_log],
-                                                                 abs=ATOL)
+                                                                 abs=WEIGHT_ATOL)
 
 
 @pytest.mark.slow
-def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_whole_global_batch(straight):
+def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_whole_global_batch(inputs):
     """One ZeRO-2 process on the same global batches (2 samples a micro-batch, not 1 on each of two) logs the
     same segment losses at every step, so the online rule read losses reduced over the global batch, not each
     rank's, and both runs are weighted by the rule replayed on those losses. Without LoRA dropout: its masks are
@@ -118,7 +122,7 @@ def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_who
     0.05 the runs agree at the first step only, then differ by about 3e-4 relative)."""
     from scale.weighting import weighting_from_config
 
-    model, train, root = straight
+    model, train, root = inputs
     still = {**SPEC, "lora": {**SPEC["lora"], "dropout": 0.0}}
     alone = {**still, "training": {**still["training"], "per_device_train_batch_size": 2}}
     for name, spec, processes in (("two", still, 2), ("one", alone, 1)):
@@ -136,7 +140,4 @@ def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_who
             assert (line["w_think"], line["w_answer"]) == pytest.approx(rule.weights(), rel=1e-6), line["step"]
             rule.update(line["rule_think_loss"], line["rule_answer_loss"])
     assert any(abs(line["w_think"] - 1.0) > 0.05 for line in two[2:]), "the weights never moved"
-    alone_weights, together = model_tensors(root / "one" / "model"), model_tensors(root / "two" / "model")
-    assert alone_weights.keys() == together.keys()
-    for key in alone_weights:
-        torch.testing.assert_close(together[key], alone_weights[key], rtol=0, atol=ATOL, msg=key)
+    assert_same_weights(model_tensors(root / "two" / "model"), model_tensors(root / "one" / "model"))

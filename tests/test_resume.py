@@ -13,13 +13,10 @@ from transformers import TrainerCallback
 from scale.train.checkpoints import COMPLETE_FILE, CheckpointMismatchError, UntrainedModelError, restore_weights
 from scale.train.driver import train_sft
 
-from conftest import first_records, model_tensors
+from conftest import assert_same_weights, first_records, model_tensors
 
 FAST = dict(per_device_train_batch_size=2, learning_rate=3e-3, logging_steps=1, max_length=512,
             disable_tqdm=True, max_steps=4, save_steps=2, save_total_limit=10)
-# One thread on CPU: a resumed run is bitwise equal to an uninterrupted one in every case here, but
-# the tests allow float32 rounding (atol 1e-6) so that a BLAS with other reduction orders passes too.
-ATOL = 1e-6
 
 
 class Crash(RuntimeError):
@@ -40,12 +37,6 @@ class CrashAfter(TrainerCallback):
 @pytest.fixture(scope="module")
 def eight_samples(synthetic_dir, tmp_path_factory):
     return first_records(synthetic_dir, "iconqa", 8, tmp_path_factory.mktemp("eight"))
-
-
-def assert_same_weights(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=ATOL, msg=key)
 
 
 def logged(run_dir, key):
