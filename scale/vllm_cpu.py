@@ -11,8 +11,11 @@ import os
 from typing import Any
 
 # Engine settings for a small CPU machine (each overridable from the environment): 1 GiB of KV cache
-# instead of 4, and OpenMP threads left unbound, since two training processes share the cores.
-CPU_ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+# instead of 4, OpenMP threads left unbound, since two training processes share the cores, and the engine
+# core in the calling process (with ``engine_kwargs``' one-process executor, the worker too): on a CPU each
+# process vLLM starts imports torch and vLLM again, about 15 s apiece, a third of an evaluation job here.
+CPU_ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+                   "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 
 
 def on_cpu() -> bool:
@@ -24,9 +27,10 @@ def on_cpu() -> bool:
 
 def engine_kwargs() -> dict[str, Any]:
     """Extra ``vllm.LLM`` settings for evaluation on this platform, none on a GPU. On a CPU: float32, as
-    the ``hf`` backend computes there (vLLM would pick bfloat16 for a float32 checkpoint), and eager
-    execution (compiling the graph costs more than a test's whole generation)."""
-    return {"enforce_eager": True, "dtype": "float32"} if on_cpu() else {}
+    the ``hf`` backend computes there (vLLM would pick bfloat16 for a float32 checkpoint), eager
+    execution (compiling the graph costs more than a test's whole generation), and the worker in the
+    engine's process (``uni``: one device, no worker process to start)."""
+    return {"enforce_eager": True, "dtype": "float32", "distributed_executor_backend": "uni"} if on_cpu() else {}
 
 
 def prepare() -> bool:

@@ -20,6 +20,23 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=order)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def build_cache(tmp_path_factory):
+    """One build cache for the session (``scale.build_cache``), in this process and every job it starts: a
+    stand-in two tests or a test and a rehearsal ask for with the same settings is built and warmed up once.
+    A cache the caller set is kept."""
+    import os
+
+    from scale.build_cache import ENVIRONMENT
+
+    if os.environ.get(ENVIRONMENT):
+        yield Path(os.environ[ENVIRONMENT])
+        return
+    os.environ[ENVIRONMENT] = str(tmp_path_factory.mktemp("build_cache"))
+    yield Path(os.environ[ENVIRONMENT])
+    del os.environ[ENVIRONMENT]
+
+
 def write_small_splits(root: Path, datasets: tuple[str, ...], think_ratio: float) -> Path:
     """24 training, 8 test and 16 warm-up records of each synthetic dataset, seed 0, under ``root/{dataset}``."""
     from scale.data.synthetic import write_split

@@ -67,6 +67,25 @@ def test_a_launcher_config_file_is_found_from_any_working_directory():
     assert resolve_launcher(resolved, "/elsewhere") == resolved and resolve_launcher("scale", REPO) == "scale"
 
 
+def test_the_papers_launchers_start_without_importing_accelerates_other_commands():
+    """Each paper config's launcher, its Python part started as the job's shell starts it: Accelerate's launch
+    module alone. The `accelerate` command imports all its subcommands first (estimate-memory's timm and
+    transformers' models), about 6 s a training job where timm is installed, as lmms-eval installs it here."""
+    import shlex
+    import subprocess
+
+    launchers = {yaml.safe_load((REPO / "configs" / config).read_text())[stage]["launcher"]
+                 for config in ("paper.yaml", "text_paper.yaml") for stage in ("sft", "grpo")}
+    for words in {tuple(shlex.split(launcher)[:3]) for launcher in launchers}:
+        assert words[:2] == ("python", "-m"), words
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", words[2], "--help"], capture_output=True,
+                                text=True)
+        assert result.returncode == 0 and "--config_file" in result.stdout, result.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+                    if line.startswith("import time")}
+        assert not {"timm", "accelerate.commands.estimate", "accelerate.commands.accelerate_cli"} & imported
+
+
 # --- hub fetches on the login node ----------------------------------------------------------------
 
 def test_paper_jobs_read_checkpoints_fetched_on_the_login_node():

@@ -30,81 +30,100 @@ def vllm_python() -> Path:
     return python
 
 
-def run_in_vllm_env(*args: str) -> str:
+def run_in_vllm_env(*args: str) -> subprocess.CompletedProcess:
     result = subprocess.run([str(vllm_python()), *args], capture_output=True, text=True, cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return result.stdout
+    return result
+
+
+# The rehearsal's vLLM row (LLaVA-NeXT) compares its family's prompts and whole outputs on a stand-in with the real
+# vocabulary, a stronger check than the one below, which runs for the other families
+VLLM_ROW_FAMILY = yaml.safe_load(PAPER.read_text())["models"][VLLM_ROW]["family"]
+NOT_IN_THE_VLLM_ROW = [family for family in FAMILIES if family != VLLM_ROW_FAMILY]
+EVALUATION = {"batch_size": 4, "max_new_tokens": 12}
+
+
+@pytest.fixture(scope="module")
+def vllm_runs(stand_ins, text_stand_in, synthetic_dir, text_dir, tmp_path_factory) -> dict:
+    """Every check here that needs vLLM's engine, run once in one process of the vLLM environment
+    (``tests/vllm_checks.py``): a colocated GRPO weight sync per family and for a text model, and the ``vllm``
+    backend's predictions for the families outside the vLLM row and for the text model. By (check, model)."""
+    root = tmp_path_factory.mktemp("vllm")
+    train = first_records(synthetic_dir, "iconqa", 8, root)
+    models = {**stand_ins, "qwen2_5": text_stand_in}
+    jobs = [{"check": "sync", "name": family, "model": str(stand_ins[family]), "train": str(train),
+             "out": str(root / family), "max_completion_length": 8} for family in FAMILIES]
+    # completions long enough to differ in length: the warmed-up stand-in's first tokens are all alike
+    jobs.append({"check": "sync", "name": "qwen2_5", "model": str(text_stand_in),
+                 "train": str(text_dir / "gsm8k" / "train.jsonl"), "out": str(root / "qwen2_5"),
+                 "max_completion_length": 48})
+    tests = {**{family: synthetic_dir / "scienceqa" / "test.jsonl" for family in NOT_IN_THE_VLLM_ROW},
+             "qwen2_5": text_dir / "aqua" / "test.jsonl"}
+    jobs += [{"check": "evaluate", "name": name, "model": str(models[name]), "test": str(test),
+              "out": str(root / f"{name}.predictions.jsonl"), **EVALUATION} for name, test in tests.items()]
+    result = run_in_vllm_env("tests/vllm_checks.py", json.dumps(jobs))
+    found = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"check"')]
+    assert [f["check"] for f in found] == [job["check"] for job in jobs], result.stdout[-2000:]
+    runs = {(job["check"], job["name"]): {**job, **out} for job, out in zip(jobs, found)}
+    runs["log"] = result.stderr
+    runs["tests"] = tests
+    return runs
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
-def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(stand_ins, synthetic_dir, tmp_path, family):
-    train = first_records(synthetic_dir, "iconqa", 8, tmp_path)
-    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(stand_ins[family]), str(train),
-                                       str(tmp_path / "run")).splitlines()[-1])
+def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(vllm_runs, family):
+    found = vllm_runs[("sync", family)]
     assert found["weights_moved"] and found["moved"]
     towers = [n for n in found["compared"] if "vision" in n or "visual" in n]
     assert towers and len(found["compared"]) > len(towers), found["compared"]  # the tower and the language model
     assert found["different"] == [], found["different"]
 
 
-# The rehearsal's vLLM row (LLaVA-NeXT) compares its family's prompts and whole outputs on a stand-in with the real
-# vocabulary, a stronger check than the one below, which runs for the other families (CI time: an engine start)
-VLLM_ROW_FAMILY = yaml.safe_load(PAPER.read_text())["models"][VLLM_ROW]["family"]
-NOT_IN_THE_VLLM_ROW = [family for family in FAMILIES if family != VLLM_ROW_FAMILY]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("family", NOT_IN_THE_VLLM_ROW)
-def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(stand_ins, synthetic_dir, tmp_path, family):
+def assert_vllm_answers_as_hf(vllm_runs, name: str, model_dir: Path) -> None:
+    """vLLM's predictions for ``name`` hold the hf backend's prompts (token ids and their hash, record by record)
+    and at least three quarters of its greedy outputs."""
     from scale.data.records import read_items
     from scale.eval.generate import hf_generate
-
-    test = synthetic_dir / "scienceqa" / "test.jsonl"
-    hf = hf_generate(stand_ins[family], read_items(test), batch_size=4, max_new_tokens=12, progress=False)
-    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(stand_ins[family]), "--test", str(test),
-                    "--backend", "vllm", "--batch-size", "4", "--max-new-tokens", "12", "--out",
-                    str(tmp_path / "predictions.jsonl"))
     from scale.eval.predictions import read_predictions
 
-    vllm = read_predictions(tmp_path / "predictions.jsonl")
+    hf = hf_generate(model_dir, read_items(vllm_runs["tests"][name]), progress=False, **EVALUATION)
+    vllm = read_predictions(vllm_runs[("evaluate", name)]["out"])
     assert [r["id"] for r in vllm] == [r["id"] for r in hf]
     for ours, theirs in zip(vllm, hf):
         assert ours["prompt_sha256"] is not None
         assert (ours["prompt_tokens"], ours["prompt_sha256"]) == (theirs["prompt_tokens"], theirs["prompt_sha256"])
     agree = sum(a["output"] == b["output"] for a, b in zip(vllm, hf))
-    print(f"{family}: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
+    print(f"{name}: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
     assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
 
 
 @pytest.mark.slow
-def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(text_stand_in, text_dir, tmp_path):
-    """The text paper config's vLLM paths (colocated GRPO, the vllm backend) on a hub-shaped Qwen2.5 stand-in."""
-    from scale.data.records import read_items
-    from scale.eval.generate import hf_generate
-    from scale.eval.predictions import read_predictions
+@pytest.mark.parametrize("family", NOT_IN_THE_VLLM_ROW)
+def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(vllm_runs, stand_ins, family):
+    assert_vllm_answers_as_hf(vllm_runs, family, stand_ins[family])
 
-    # completions long enough to differ in length: the warmed-up stand-in's first tokens are all alike
-    found = json.loads(run_in_vllm_env("tests/vllm_sync_check.py", str(text_stand_in),
-                                       str(text_dir / "gsm8k" / "train.jsonl"), str(tmp_path / "run"),
-                                       "48").splitlines()[-1])
+
+@pytest.mark.slow
+def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(vllm_runs, text_stand_in):
+    """The text paper config's vLLM paths (colocated GRPO, the vllm backend) on a hub-shaped Qwen2.5 stand-in."""
+    found = vllm_runs[("sync", "qwen2_5")]
     assert found["weights_moved"] and found["moved"] and found["different"] == [], found
     # one to one: the (tied) embedding, attention output, MLP down projections and norms (vLLM fuses q/k/v and
     # gate/up)
     assert {"model.embed_tokens.weight", "model.layers.0.self_attn.o_proj.weight",
             "model.layers.0.mlp.down_proj.weight"} <= set(found["compared"])
-    test = text_dir / "aqua" / "test.jsonl"
-    hf = hf_generate(text_stand_in, read_items(test), batch_size=4, max_new_tokens=12, progress=False)
-    run_in_vllm_env("-m", "scale.cli", "evaluate", "--model-dir", str(text_stand_in), "--test", str(test),
-                    "--backend", "vllm", "--batch-size", "4", "--max-new-tokens", "12", "--out",
-                    str(tmp_path / "predictions.jsonl"))
-    vllm = read_predictions(tmp_path / "predictions.jsonl")
-    assert [(r["prompt_tokens"], r["prompt_sha256"]) for r in vllm] == [
-        (r["prompt_tokens"], r["prompt_sha256"]) for r in hf]
-    agree = sum(a["output"] == b["output"] for a, b in zip(vllm, hf))
-    print(f"qwen2_5: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
-    assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
+    assert_vllm_answers_as_hf(vllm_runs, "qwen2_5", text_stand_in)
+
+
+@pytest.mark.slow
+def test_on_a_cpu_the_evaluation_engine_runs_in_the_calling_process(vllm_runs):
+    """scale.vllm_cpu keeps vLLM's engine core and its worker in the evaluating process: no process of its own
+    that would import torch and vLLM again (vLLM prefixes the log lines of such processes with their role)."""
+    assert "vllm" in vllm_runs["log"].lower()
+    for role in ("EngineCore", "Worker"):
+        assert f"({role} pid=" not in vllm_runs["log"], role
 
 
 def test_the_cpu_shim_is_never_applied_off_a_cpu():
@@ -120,4 +139,4 @@ def test_the_cpu_shim_is_never_applied_off_a_cpu():
         "assert vllm_cpu.prepare() is True and utils.dispatch_cpu_unquantized_gemm is not original\n"
         "assert vllm_cpu.engine_kwargs()['dtype'] == 'float32'\n"
         "print('ok')\n")
-    assert run_in_vllm_env("-c", code).strip().endswith("ok")
+    assert run_in_vllm_env("-c", code).stdout.strip().endswith("ok")

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn.functional as F
 
+from scale.build_cache import cached_build
 from scale.data.records import read_items
 from scale.data.synthetic import write_split
 from scale.models.families import family_of, load_model, load_processor, tokenizer_of
@@ -130,10 +131,15 @@ def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: i
 def build_warm_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
                         warmup: Mapping[str, Any] | None = None) -> Path:
     """``build_stand_in``, then the warm-up when ``warmup`` (SFT training settings) is given, recorded in the
-    build's ``tiny_build.json``."""
-    out_dir = build_stand_in(family, out_dir, sizes=sizes, seed=seed)
-    if warmup:
-        record = json.loads((out_dir / "tiny_build.json").read_text())
-        record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(out_dir, warmup, seed)}
-        (out_dir / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return out_dir
+    build's ``tiny_build.json``; once per machine where ``SCALE_BUILD_CACHE`` is set (``scale.build_cache``)."""
+    def build(folder: Path) -> None:
+        build_stand_in(family, folder, sizes=sizes, seed=seed)
+        if warmup:
+            record = json.loads((folder / "tiny_build.json").read_text())
+            record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(folder, warmup, seed)}
+            (folder / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+    # the thread count too: another count may sum in another order
+    settings = {"family": family, "sizes": dict(sizes or {}), "seed": seed, "warmup": dict(warmup or {}),
+                "threads": torch.get_num_threads()}
+    return cached_build("stand_in", settings, out_dir, build)

@@ -1,14 +1,24 @@
-"""Run by ``tests/test_vllm.py`` with the vLLM environment's Python: GRPO with vLLM colocated, then every
-weight vLLM holds one to one is read back and compared with the trained policy's.
+"""Run by ``tests/test_vllm.py`` with the vLLM environment's Python, once a session: every check there that needs
+vLLM's engine, in one process (each process that imports vLLM, TRL and torch costs about 20 s here).
 
-    python tests/vllm_sync_check.py MODEL_DIR TRAIN_JSONL OUT_DIR [MAX_COMPLETION_LENGTH]   → one JSON line on stdout
+* ``sync``: GRPO with vLLM colocated, then every weight vLLM holds one to one is read back and compared with the
+  trained policy's;
+* ``evaluate``: the ``vllm`` backend's predictions (``scale.eval.generate.evaluate``, what ``scale evaluate``
+  runs), written to ``out``.
+
+    python tests/vllm_checks.py JOBS_JSON   → one JSON line per job on stdout, in order
+
+JOBS_JSON: a list of ``{"check": "sync", "model", "train", "out", "max_completion_length"}`` and
+``{"check": "evaluate", "model", "test", "out", "batch_size", "max_new_tokens"}``, each with an optional
+``name`` that only the caller reads.
 """
 
+import gc
 import json
 import sys
 
 
-def main(model_dir: str, train: str, out: str, max_completion_length: str = "8") -> None:
+def sync(model: str, train: str, out: str, max_completion_length: int = 8) -> dict:
     import torch
 
     from scale.models.families import load_model
@@ -33,12 +43,15 @@ def main(model_dir: str, train: str, out: str, max_completion_length: str = "8")
     training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
                 "max_completion_length": int(max_completion_length),
                 "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1000, "disable_tqdm": True, "bf16": False}
-    summary = driver.train_grpo(model_dir, train, out, training=training, use_vllm=True, seed=0)
+    try:
+        summary = driver.train_grpo(model, train, out, training=training, use_vllm=True, seed=0)
+    finally:
+        driver.grpo_trainer_class = trainer_class
     trainer = trainers[0]
     trainer.vllm_generation.sync_weights()  # what every step's generation starts with: the policy as it is now
     engine_model = trainer.vllm_generation.llm.llm_engine.model_executor.driver_worker.model_runner.model
     held = dict(engine_model.named_parameters())
-    stored, start = StoredNames(trainer.model), dict(load_model(model_dir).named_parameters())
+    stored, start = StoredNames(trainer.model), dict(load_model(model).named_parameters())
     compared, moved, different = [], [], []
     mapper = getattr(engine_model, "hf_to_vllm_mapper", None)  # VLMs rename; a text model's names are vLLM's
     for name, weight in trainer.model.named_parameters():
@@ -59,9 +72,25 @@ def main(model_dir: str, train: str, out: str, max_completion_length: str = "8")
             different.append(f"{engine_name} ({held[engine_name].dtype}, max difference {gap:.3g})")
         if not torch.equal(start[name], weight.detach()):
             moved.append(engine_name)
-    print(json.dumps({"weights_moved": summary["weights_moved"], "compared": compared, "moved": moved,
-                      "different": different}))
+    return {"weights_moved": summary["weights_moved"], "compared": compared, "moved": moved, "different": different}
+
+
+def evaluate(model: str, test: str, out: str, batch_size: int, max_new_tokens: int) -> dict:
+    from scale.eval.generate import evaluate
+
+    evaluate(model, test, out, backend="vllm", batch_size=batch_size, max_new_tokens=max_new_tokens)
+    return {"out": out}
+
+
+CHECKS = {"sync": sync, "evaluate": evaluate}
+
+
+def main(jobs: str) -> None:
+    for job in json.loads(jobs):
+        settings = {key: value for key, value in job.items() if key not in ("check", "name")}
+        print(json.dumps({"check": job["check"], **CHECKS[job["check"]](**settings)}), flush=True)
+        gc.collect()  # the job's engine and its KV cache go before the next one starts
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(sys.argv[1])

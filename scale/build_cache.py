@@ -1,0 +1,70 @@
+"""Built models kept by what determines them, so that runs on one machine build each only once.
+
+A stand-in's warm-up takes a minute or two on a CPU and gives the same bits every time from the same inputs
+(seeded, one thread). Where ``SCALE_BUILD_CACHE`` names a folder, a build is keyed by its settings, the
+installed versions of the libraries that compute it and the source of this package, built once into that
+folder and copied from there after; unset (the default), every build runs. The test suite sets it to one
+folder per session: the rehearsals and the tests that need the same stand-in share one warm-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+ENVIRONMENT = "SCALE_BUILD_CACHE"
+# what computes a build, besides this package's own source
+LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "tokenizers", "safetensors", "numpy", "pillow")
+PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def code_version() -> str:
+    """A digest of this package's files (code, templates, schemas) and the installed libraries' versions."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
+    for library in LIBRARIES:
+        try:
+            digest.update(f"{library}=={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library} absent".encode())
+    return digest.hexdigest()
+
+
+def cache_key(kind: str, settings: Mapping[str, Any]) -> str:
+    """The entry's name: ``kind`` and a digest of the settings (as JSON) with ``code_version()``."""
+    text = json.dumps({"kind": kind, "settings": settings, "code": code_version()}, sort_keys=True, default=str)
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
+
+
+def cached_build(kind: str, settings: Mapping[str, Any], out_dir: str | Path, build: Callable[[Path], Any]) -> Path:
+    """``build(out_dir)``, or a copy of the same build made before when ``SCALE_BUILD_CACHE`` is set. An entry
+    appears whole or not at all (built beside it, then renamed), so a build killed half way is never reused."""
+    out_dir = Path(out_dir)
+    root = os.environ.get(ENVIRONMENT)
+    if not root:
+        build(out_dir)
+        return out_dir
+    entry = Path(root) / cache_key(kind, settings)
+    if not entry.is_dir():
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=entry.parent, prefix=".building-") as work:
+            build(Path(work) / "out")
+            try:
+                os.rename(Path(work) / "out", entry)
+            except OSError:  # another process finished the same build first: its entry is the same
+                if not entry.is_dir():
+                    raise
+        print(f"{ENVIRONMENT}: built {entry.name}")
+    else:
+        print(f"{ENVIRONMENT}: reused {entry.name}")
+    shutil.copytree(entry, out_dir, dirs_exist_ok=True)
+    return out_dir
