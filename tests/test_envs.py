@@ -48,21 +48,34 @@ def python_of(spec: dict) -> str:
     return next(d.split("=", 1)[1] for d in spec["dependencies"] if isinstance(d, str) and d.startswith("python="))
 
 
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory) -> dict:
+    """pip's resolution of every env's whole list at once (nothing is installed), with the env's own Python: all
+    envs resolved side by side, since each waits mostly on the package index. By env file: (result, report)."""
+    root = tmp_path_factory.mktemp("resolve")
+    started = {}
+    for env_file in ENVS:
+        report = root / f"{env_file.stem}.json"
+        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                   "--report", str(report), *requirements(yaml.safe_load(env_file.read_text()))]
+        started[env_file] = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+                             report)
+    return {env_file: (process.communicate(), process.returncode, report)
+            for env_file, (process, report) in started.items()}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("env_file", ENVS, ids=lambda p: p.stem)
-def test_every_env_file_installs_together(env_file, tmp_path):
-    """pip resolves the env's whole list at once (nothing is installed): conflicting pins fail here, not on
-    the cluster. Run with the env's own Python version."""
+def test_every_env_file_installs_together(env_file, resolved):
+    """pip resolves the env's whole list at once: conflicting pins fail here, not on the cluster."""
     spec = yaml.safe_load(env_file.read_text())
     assert python_of(spec) == f"{sys.version_info.major}.{sys.version_info.minor}", "resolve with the env's Python"
-    report = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                             "--report", str(report), *requirements(spec)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    resolved = {canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+    (_, stderr), returncode, report = resolved[env_file]
+    assert returncode == 0, stderr[-3000:]
+    versions = {canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
                 for item in json.loads(report.read_text())["install"]}
     for name, version in pins(spec).items():
-        assert resolved[name].split("+")[0] == version, (name, resolved[name])  # a local build tag aside
+        assert versions[name].split("+")[0] == version, (name, versions[name])  # a local build tag aside
 
 
 def test_the_tests_run_the_training_envs_versions():
