@@ -76,10 +76,26 @@ def sync(model: str, train: str, out: str, max_completion_length: int = 8) -> di
 
 
 def evaluate(model: str, test: str, out: str, batch_size: int, max_new_tokens: int) -> dict:
+    """Also returns the processes this one had started when vLLM began generating (its engine core and
+    worker, were they processes of their own; Python's resource tracker aside)."""
+    import psutil
+    from vllm import LLM
+
     from scale.eval.generate import evaluate
 
-    evaluate(model, test, out, backend="vllm", batch_size=batch_size, max_new_tokens=max_new_tokens)
-    return {"out": out}
+    started, generate = [], LLM.generate
+
+    def recording(self, *args, **kwargs):
+        started.extend(" ".join(child.cmdline())[:160] for child in psutil.Process().children(recursive=True)
+                       if "resource_tracker" not in " ".join(child.cmdline()))
+        return generate(self, *args, **kwargs)
+
+    LLM.generate = recording
+    try:
+        evaluate(model, test, out, backend="vllm", batch_size=batch_size, max_new_tokens=max_new_tokens)
+    finally:
+        LLM.generate = generate
+    return {"out": out, "engine_processes": started}
 
 
 CHECKS = {"sync": sync, "evaluate": evaluate}
