@@ -65,9 +65,7 @@ def vllm_runs(stand_ins, text_stand_in, synthetic_dir, text_dir, tmp_path_factor
     result = run_in_vllm_env("tests/vllm_checks.py", json.dumps(jobs))
     found = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"check"')]
     assert [f["check"] for f in found] == [job["check"] for job in jobs], result.stdout[-2000:]
-    runs = {(job["check"], job["name"]): {**job, **out} for job, out in zip(jobs, found)}
-    runs["tests"] = tests
-    return runs
+    return {(job["check"], job["name"]): {**job, **out} for job, out in zip(jobs, found)}
 
 
 @pytest.mark.slow
@@ -80,32 +78,32 @@ def test_after_a_grpo_weight_sync_vllm_holds_the_trained_policys_weights(vllm_ru
     assert found["different"] == [], found["different"]
 
 
-def assert_vllm_answers_as_hf(vllm_runs, name: str, model_dir: Path) -> None:
-    """vLLM's predictions for ``name`` hold the hf backend's prompts (token ids and their hash, record by record)
-    and at least three quarters of its greedy outputs."""
+def assert_vllm_answers_as_hf(run: dict) -> None:
+    """An evaluation run's vLLM predictions hold the hf backend's prompts for the same model and test set (token
+    ids and their hash, record by record) and at least three quarters of its greedy outputs."""
     from scale.data.records import read_items
     from scale.eval.generate import hf_generate
     from scale.eval.predictions import read_predictions
 
-    hf = hf_generate(model_dir, read_items(vllm_runs["tests"][name]), progress=False, **EVALUATION)
-    vllm = read_predictions(vllm_runs[("evaluate", name)]["out"])
+    hf = hf_generate(run["model"], read_items(run["test"]), progress=False, **EVALUATION)
+    vllm = read_predictions(run["out"])
     assert [r["id"] for r in vllm] == [r["id"] for r in hf]
     for ours, theirs in zip(vllm, hf):
         assert ours["prompt_sha256"] is not None
         assert (ours["prompt_tokens"], ours["prompt_sha256"]) == (theirs["prompt_tokens"], theirs["prompt_sha256"])
     agree = sum(a["output"] == b["output"] for a, b in zip(vllm, hf))
-    print(f"{name}: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
+    print(f"{run['name']}: vLLM and hf agree on {agree} of {len(hf)} greedy outputs")
     assert agree >= 0.75 * len(hf), [(a["output"], b["output"]) for a, b in zip(vllm, hf) if a["output"] != b["output"]]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", NOT_IN_THE_VLLM_ROW)
-def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(vllm_runs, stand_ins, family):
-    assert_vllm_answers_as_hf(vllm_runs, family, stand_ins[family])
+def test_vllm_sees_the_hf_backends_prompts_and_answers_as_it_does(vllm_runs, family):
+    assert_vllm_answers_as_hf(vllm_runs[("evaluate", family)])
 
 
 @pytest.mark.slow
-def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(vllm_runs, text_stand_in):
+def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(vllm_runs):
     """The text paper config's vLLM paths (colocated GRPO, the vllm backend) on a hub-shaped Qwen2.5 stand-in."""
     found = vllm_runs[("sync", "qwen2_5")]
     assert found["weights_moved"] and found["moved"] and found["different"] == [], found
@@ -113,14 +111,14 @@ def test_a_text_models_grpo_weight_sync_and_evaluation_run_through_vllm(vllm_run
     # gate/up)
     assert {"model.embed_tokens.weight", "model.layers.0.self_attn.o_proj.weight",
             "model.layers.0.mlp.down_proj.weight"} <= set(found["compared"])
-    assert_vllm_answers_as_hf(vllm_runs, "qwen2_5", text_stand_in)
+    assert_vllm_answers_as_hf(vllm_runs[("evaluate", "qwen2_5")])
 
 
 @pytest.mark.slow
 def test_on_a_cpu_the_evaluation_engine_runs_in_the_calling_process(vllm_runs):
     """scale.vllm_cpu keeps vLLM's engine core and its worker in the evaluating process: while vLLM generates,
     that process has started none that would import torch and vLLM again."""
-    evaluations = [run for key, run in vllm_runs.items() if key[0] == "evaluate"]
+    evaluations = [run for (check, _), run in vllm_runs.items() if check == "evaluate"]
     assert len(evaluations) == 3
     for run in evaluations:
         assert run["engine_processes"] == [], run["engine_processes"]
