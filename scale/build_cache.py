@@ -9,6 +9,7 @@ folder per session: the rehearsals and the tests that need the same stand-in sha
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -47,24 +48,25 @@ def cache_key(kind: str, settings: Mapping[str, Any]) -> str:
 
 def cached_build(kind: str, settings: Mapping[str, Any], out_dir: str | Path, build: Callable[[Path], Any]) -> Path:
     """``build(out_dir)``, or a copy of the same build made before when ``SCALE_BUILD_CACHE`` is set. An entry
-    appears whole or not at all (built beside it, then renamed), so a build killed half way is never reused."""
+    appears whole or not at all (built beside it, then renamed), so a build killed half way is never reused;
+    processes asking for the same entry at once build it once (a lock file beside it)."""
     out_dir = Path(out_dir)
     root = os.environ.get(ENVIRONMENT)
     if not root:
         build(out_dir)
         return out_dir
     entry = Path(root) / cache_key(kind, settings)
-    if not entry.is_dir():
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=entry.parent, prefix=".building-") as work:
-            build(Path(work) / "out")
-            try:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    # one builder per entry: a second process asking for it at the same time (pytest-xdist's other worker, a
+    # second Snakemake job) waits for the first one's build and copies it, rather than building it again
+    with open(entry.parent / f".{entry.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not entry.is_dir():
+            with tempfile.TemporaryDirectory(dir=entry.parent, prefix=".building-") as work:
+                build(Path(work) / "out")
                 os.rename(Path(work) / "out", entry)
-            except OSError:  # another process finished the same build first: its entry is the same
-                if not entry.is_dir():
-                    raise
-        print(f"{ENVIRONMENT}: built {entry.name}")
-    else:
-        print(f"{ENVIRONMENT}: reused {entry.name}")
+            print(f"{ENVIRONMENT}: built {entry.name}")
+        else:
+            print(f"{ENVIRONMENT}: reused {entry.name}")
     shutil.copytree(entry, out_dir, dirs_exist_ok=True)
     return out_dir

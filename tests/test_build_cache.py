@@ -33,7 +33,7 @@ def test_the_same_settings_build_once_and_copy_the_same_bytes_after(monkeypatch,
     assert len(calls) == 1 and (first / "weights.bin").read_bytes() == (again / "weights.bin").read_bytes()
     cached_build("model", {"seed": 1, "sizes": {"h": 4}}, tmp_path / "c", writer(calls))
     assert len(calls) == 2  # another setting, another build
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")) == sorted(
         cache_key("model", {"seed": s, "sizes": {"h": 4}}) for s in (0, 1))
 
 
@@ -56,10 +56,44 @@ def test_a_build_that_fails_leaves_no_entry_to_reuse(monkeypatch, tmp_path):
 
     with pytest.raises(RuntimeError, match="killed"):
         cached_build("model", {"seed": 0}, tmp_path / "a", killed)
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
     calls = []
     cached_build("model", {"seed": 0}, tmp_path / "a", writer(calls))
     assert len(calls) == 1
+
+
+def build_at_once(cache: str, barrier, calls: str) -> None:
+    """One of two processes asking for the same build at the same moment (pytest-xdist's workers do)."""
+    import os
+    import time
+
+    os.environ[ENVIRONMENT] = cache
+
+    def slow(folder: Path) -> None:
+        with open(calls, "a") as log:
+            log.write(f"{os.getpid()}\n")
+        time.sleep(1.0)  # the other process asks while this build is still running
+        writer([])(folder)
+
+    barrier.wait()
+    cached_build("model", {"seed": 0}, Path(calls).parent / str(os.getpid()), slow)
+
+
+def test_two_processes_asking_for_one_build_at_once_build_it_once(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier, calls = context.Barrier(2), tmp_path / "calls.txt"
+    processes = [context.Process(target=build_at_once, args=(str(tmp_path / "cache"), barrier, str(calls)))
+                 for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [process.exitcode for process in processes] == [0, 0]
+    assert len(calls.read_text().splitlines()) == 1
+    copies = [tmp_path / str(process.pid) / "weights.bin" for process in processes]
+    assert copies[0].read_bytes() == copies[1].read_bytes() == bytes(range(7))
 
 
 def test_a_cached_stand_in_is_the_stand_in_built_afresh_byte_for_byte(monkeypatch, tmp_path):
