@@ -451,7 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def without_wandb() -> None:
+    """TRL imports wandb wherever it is installed (lmms-eval installs it): 1.6 s of every job's start here.
+    The workflow's runs report to nothing (``scale.train.runs``), so its jobs never import it; a library user's
+    own training is untouched (only this command does this)."""
+    sys.modules.setdefault("wandb", None)  # find_spec answers None for it, so transformers sees no wandb
+
+
 def main(argv: list[str] | None = None) -> None:
+    without_wandb()
     args = build_parser().parse_args(argv)
     args.func(args)
 

@@ -1,6 +1,7 @@
 """scale.cli: every option explains itself, and the synth command's flags win over its settings."""
 
 import argparse
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -102,3 +103,30 @@ def test_the_settings_check_reads_trls_fields_once_per_installed_version(tmp_pat
     loaded = top_level_modules("from scale.config import load_config\nload_config('configs/paper.yaml')",
                                cwd=repo, env=warm)
     assert "scale" in loaded and not {"torch", "transformers", "trl"} & loaded
+
+
+def test_the_command_never_imports_wandb_which_trl_would_import_wherever_it_is_installed():
+    import subprocess
+    import sys
+
+    before = sys.modules.pop("wandb", "absent")
+    try:
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        assert "wandb" in sys.modules and sys.modules["wandb"] is None
+    finally:
+        sys.modules.pop("wandb", None)
+        if before != "absent":
+            sys.modules["wandb"] = before
+
+    code = ("import sys\n"
+            "from scale.cli import without_wandb\n"
+            "{block}"
+            "import scale.train.driver\n"
+            "from transformers import is_wandb_available\n"
+            "print(is_wandb_available(), sys.modules.get('wandb') is not None)\n")
+    runs = {block: subprocess.run([sys.executable, "-c", code.format(block=block)], capture_output=True, text=True,
+                                  check=True).stdout.split() for block in ("without_wandb()\n", "")}
+    assert runs["without_wandb()\n"] == ["False", "False"]
+    if importlib.util.find_spec("wandb"):  # installed (CI: lmms-eval's dependency), TRL imports it
+        assert runs[""] == ["True", "True"]
