@@ -2,9 +2,10 @@
 import json
 import re
 import shlex
+import sys
 from pathlib import Path
 
-from scale import cluster, grid, launch, layout, variants
+from scale import cluster, grid, launch, layout, numerics, variants
 from scale import config as scale_config
 from scale.report import FIGURES, TABLES
 
@@ -15,6 +16,13 @@ scale_config.validate_config(config)
 # Under the SLURM executor: every planned job's request against sinfo's nodes, before any submission.
 onstart:
     cluster.preflight(workflow)
+
+
+# scale.numerics: the CPU code path every job is held to; said once here where this machine cannot take it
+CPU_CODE_PATH = config.get("numerics", {}).get("cpu_code_path", "avx2")
+_, UNPINNED = numerics.pinned_environment(CPU_CODE_PATH)
+if UNPINNED:
+    print(f"scale.numerics: {UNPINNED}", file=sys.stderr)
 
 
 # Every job runs this checkout's `scale` package, in whatever environment runs it: the conda envs
@@ -30,6 +38,8 @@ shell.prefix(
     # braces doubled: Snakemake formats the prefix like a rule's command
     f"export PYTHONPATH={shlex.quote(str(PROJECT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
     "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
+    # one numeric code path on every x86-64 CPU, decided on the machine that runs the job (scale.numerics)
+    f"{numerics.job_prefix(CPU_CODE_PATH)}"
     'scale() {{ python -m scale.cli "$@"; }}; '
     # the fetch rules' one way back onto the hub (they run on the login node)
     'hub_online() {{ HF_HUB_OFFLINE=0 HF_DATASETS_OFFLINE=0 "$@"; }}; '

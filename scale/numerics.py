@@ -1,0 +1,78 @@
+"""One numeric code path on every x86-64 CPU with AVX2, so that a fixed seed gives the same bits on Intel and AMD,
+with or without AVX-512.
+
+The float order of a CPU job is chosen by its libraries' dispatch, not by its code: ATen picks its kernels
+by the widest vector instructions it detects, oneDNN (convolutions) likewise, and MKL (torch's BLAS here)
+picks one branch per processor. The tiny models amplify the last bit of a sum into points of accuracy, so
+each job is told one path (docs/design.md, "Numerics"):
+
+- ATen's AVX2 kernels (``ATEN_CPU_CAPABILITY``) and oneDNN's (``ONEDNN_MAX_CPU_ISA``): the same instructions
+  in the same order on any vendor's AVX2 CPU; an AVX-512 CPU is held to them.
+- MKL's ``COMPATIBLE`` branch (``MKL_CBWR``): MKL's AVX2 branch holds only across Intel CPUs (on others MKL
+  falls back to its automatic choice); ``COMPATIBLE`` is the one MKL documents as the same on every vendor's.
+
+Stdlib only: the rules' shell prefix runs ``python -m scale.numerics`` before each job starts, on the machine
+that runs the job (a cluster's nodes may differ from the login node).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+# config `numerics/cpu_code_path`: the pinned path, or the libraries' own choice per machine
+CODE_PATHS = ("avx2", "native")
+PINNED = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}
+# what the AVX2 kernels of ATen and oneDNN execute (ATen takes its AVX2 build only with FMA too)
+REQUIRED_FLAGS = frozenset({"avx2", "fma"})
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset[str]:
+    """The instruction-set flags of the first processor listed (empty where there is no such file)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def pinned_environment(code_path: str = "avx2", machine: str | None = None,
+                       flags: frozenset[str] | None = None) -> tuple[dict[str, str], str | None]:
+    """The variables that pin ``code_path`` on this machine, and why none are set where none are.
+
+    ``native`` pins nothing (each machine's fastest path: faster on AVX-512, not comparable across machines).
+    An x86-64 CPU without AVX2 and FMA, or another architecture, runs unpinned: told AVX2, ATen would run
+    instructions such a CPU does not have."""
+    if code_path not in CODE_PATHS:
+        raise ValueError(f"numerics/cpu_code_path must be one of {', '.join(CODE_PATHS)}, not {code_path!r}")
+    if code_path == "native":
+        return {}, None
+    machine = machine or platform.machine()
+    if machine not in ("x86_64", "AMD64"):
+        return {}, f"a {machine} CPU: the AVX2 code path is x86-64's; this job runs on its libraries' own choice"
+    flags = cpu_flags() if flags is None else flags
+    missing = sorted(REQUIRED_FLAGS - flags)
+    if missing:
+        return {}, (f"this CPU lacks {', '.join(missing)}: this job runs unpinned, so its numbers may differ in "
+                    "the last bits from a pinned machine's")
+    return dict(PINNED), None
+
+
+def shell_exports(code_path: str = "avx2") -> str:
+    """``export`` lines for a job's shell (none where the pin does not apply: the workflow says so once, when
+    Snakemake reads the Snakefile, rather than in every job)."""
+    variables, _ = pinned_environment(code_path)
+    return "".join(f"export {name}={value}\n" for name, value in variables.items())
+
+
+def job_prefix(code_path: str = "avx2") -> str:
+    """The shell words that pin a job, run where the job runs (the rules' shell prefix; braces none)."""
+    return f'eval "$(python -m scale.numerics {code_path})"; '
+
+
+if __name__ == "__main__":
+    print(shell_exports(sys.argv[1] if len(sys.argv) > 1 else "avx2"), end="")
