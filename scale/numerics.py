@@ -1,5 +1,5 @@
-"""One numeric code path on every x86-64 CPU with AVX2, so that a fixed seed gives the same bits on Intel and AMD,
-with or without AVX-512.
+"""One numeric code path per job, so that a fixed seed gives the same bits on other machines: on every Intel CPU
+with AVX2 (with or without AVX-512) by default, on every x86-64 CPU with AVX2, Intel or AMD, under ``portable``.
 
 The float order of a CPU job is chosen by its libraries' dispatch, not by its code: ATen picks its kernels
 by the widest vector instructions it detects, oneDNN (convolutions) likewise, and MKL (torch's BLAS here)
@@ -8,8 +8,10 @@ each job is told one path (docs/design.md, "Numerics"):
 
 - ATen's AVX2 kernels (``ATEN_CPU_CAPABILITY``) and oneDNN's (``ONEDNN_MAX_CPU_ISA``): the same instructions
   in the same order on any vendor's AVX2 CPU; an AVX-512 CPU is held to them.
-- MKL's ``COMPATIBLE`` branch (``MKL_CBWR``): MKL's AVX2 branch holds only across Intel CPUs (on others MKL
-  falls back to its automatic choice); ``COMPATIBLE`` is the one MKL documents as the same on every vendor's.
+- MKL (torch's BLAS: every linear layer), ``MKL_CBWR``: its ``AVX2`` branch under ``avx2`` (the default),
+  which MKL documents as the same on every Intel CPU with AVX2; on other vendors' CPUs MKL takes its
+  automatic branch in its reproducible mode. ``portable`` takes ``COMPATIBLE``, the one branch MKL
+  documents as the same on Intel and non-Intel CPUs (SSE2), at 1.65 times Table 1's time here.
 
 Stdlib only: the rules' shell prefix runs ``python -m scale.numerics`` before each job starts, on the machine
 that runs the job (a cluster's nodes may differ from the login node).
@@ -21,9 +23,12 @@ import platform
 import sys
 from pathlib import Path
 
-# config `numerics/cpu_code_path`: the pinned path, or the libraries' own choice per machine
-CODE_PATHS = ("avx2", "native")
-PINNED = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}
+# config `numerics/cpu_code_path`: a pinned path, or the libraries' own choice per machine
+PINS = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"},
+    "portable": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"},
+}
+CODE_PATHS = (*PINS, "native")
 # what the AVX2 kernels of ATen and oneDNN execute (ATen takes its AVX2 build only with FMA too)
 REQUIRED_FLAGS = frozenset({"avx2", "fma"})
 
@@ -59,7 +64,7 @@ def pinned_environment(code_path: str = "avx2", machine: str | None = None,
     if missing:
         return {}, (f"this CPU lacks {', '.join(missing)}: this job runs unpinned, so its numbers may differ in "
                     "the last bits from a pinned machine's")
-    return dict(PINNED), None
+    return dict(PINS[code_path]), None
 
 
 def shell_exports(code_path: str = "avx2") -> str:
