@@ -9,40 +9,24 @@ FAMILIES = ("qwen2_5_vl", "gemma3", "llava_next")
 FORMAT_AND_LINT = ("test_lint_reports_nothing", "test_ruff_check_passes", "test_snakefmt_check_passes")
 
 
-# The longest end-to-end group: it starts first, on one of pytest-xdist's two workers, while the other takes the
-# unit tests and then the other end-to-end runs, so that the two end close together (docs/benchmarks.md).
+# The longest end-to-end module: it starts first, on one of pytest-xdist's two workers, while the other takes the
+# lint and the unit tests and then the other end-to-end runs, so that the two end closer together.
 LONGEST = "test_rehearsal.py"
 
 
-def shared_fixture_scope(item) -> str | None:
-    """The module of a test that uses a module-scoped fixture: its tests run in one worker, so it is built once."""
-    definitions = getattr(item, "_fixtureinfo", None)
-    if definitions is None:
-        return None
-    for name in item.fixturenames:
-        if any(d.scope == "module" for d in definitions.name2fixturedefs.get(name, ())):
-            return item.module.__name__
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """The fast checks first: lint and format, then the unit tests, then the end-to-end runs (``slow``), so a
     broken commit fails in seconds rather than after the rehearsal. Under pytest-xdist (``-n 2 --dist
-    loadgroup``, pyproject.toml) the rehearsal's group goes right after lint, and every test that shares a
-    module fixture is one group."""
+    loadscope --no-loadscope-reorder``, pyproject.toml) each module runs on one worker, so a module fixture is
+    built once, and modules start in the order their first test appears here: the rehearsal's first."""
     def order(item):
-        if item.originalname in FORMAT_AND_LINT:
-            return 0
         if item.path.name == LONGEST:
+            return 0
+        if item.originalname in FORMAT_AND_LINT:
             return 1
         return 3 if item.get_closest_marker("slow") else 2
 
     items.sort(key=order)
-    for item in items:
-        group = shared_fixture_scope(item)
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", autouse=True)
