@@ -11,7 +11,8 @@ each job is told one path (docs/design.md, "Numerics"):
 - MKL (torch's BLAS: every linear layer), ``MKL_CBWR``: its ``AVX2`` branch under ``avx2`` (the default),
   which MKL documents as the same on every Intel CPU with AVX2; on other vendors' CPUs MKL takes its
   automatic branch in its reproducible mode. ``portable`` takes ``COMPATIBLE``, the one branch MKL
-  documents as the same on Intel and non-Intel CPUs (SSE2), at 1.65 times Table 1's time here.
+  documents as the same on Intel and non-Intel CPUs (SSE2), at 1.5 times Table 1's time here (1,900 s
+  against 1,269 s).
 
 Stdlib only: the rules' shell prefix runs ``python -m scale.numerics`` before each job starts, on the machine
 that runs the job (a cluster's nodes may differ from the login node).

@@ -20,10 +20,11 @@ AVX2_FLAGS = frozenset({"fpu", "sse2", "avx", "avx2", "fma", "f16c"})
 ANOTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "MKL_CBWR": "COMPATIBLE"}
 
 
-def test_an_avx2_cpu_is_pinned_to_every_librarys_avx2_path_and_mkls_cross_vendor_branch():
-    variables, reason = numerics.pinned_environment("avx2", machine="x86_64", flags=AVX2_FLAGS)
+@pytest.mark.parametrize("code_path, mkl", [("avx2", "AVX2"), ("portable", "COMPATIBLE")])
+def test_an_avx2_cpu_is_pinned_to_aten_and_onednns_avx2_kernels_and_one_mkl_branch(code_path, mkl):
+    variables, reason = numerics.pinned_environment(code_path, machine="x86_64", flags=AVX2_FLAGS)
     assert reason is None
-    assert variables == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}
+    assert variables == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": mkl}
 
 
 @pytest.mark.parametrize("machine, flags, named", [
@@ -104,10 +105,11 @@ def differing(a: dict, b: dict) -> list[str]:
 
 @pytest.mark.skipif(numerics.pinned_environment("avx2")[1] is not None, reason="this CPU cannot take the pin")
 def test_the_pin_gives_the_same_bits_whatever_the_libraries_are_told_and_native_does_not(step_inputs, tmp_path):
-    pinned = step_as_a_job(step_inputs, tmp_path / "pinned", "avx2", {})
-    pinned_elsewhere = step_as_a_job(step_inputs, tmp_path / "pinned_elsewhere", "avx2", ANOTHER_CPU)
-    assert differing(pinned[0], model_tensors(step_inputs[0])), "the step moved no weight"
-    assert differing(pinned[0], pinned_elsewhere[0]) == [] and pinned[1] == pinned_elsewhere[1]
+    for code_path in ("avx2", "portable"):
+        pinned = step_as_a_job(step_inputs, tmp_path / code_path, code_path, {})
+        elsewhere = step_as_a_job(step_inputs, tmp_path / f"{code_path}_elsewhere", code_path, ANOTHER_CPU)
+        assert differing(pinned[0], model_tensors(step_inputs[0])), "the step moved no weight"
+        assert differing(pinned[0], elsewhere[0]) == [] and pinned[1] == elsewhere[1], code_path
 
     native = step_as_a_job(step_inputs, tmp_path / "native", "native", {})
     native_elsewhere = step_as_a_job(step_inputs, tmp_path / "native_elsewhere", "native", ANOTHER_CPU)
