@@ -19,7 +19,7 @@ onstart:
 
 
 # scale.numerics: the CPU code path every job is held to; said once here where this machine cannot take it
-CPU_CODE_PATH = config.get("numerics", {}).get("cpu_code_path", "avx2")
+CPU_CODE_PATH = config.get("numerics", {}).get("cpu_code_path", numerics.DEFAULT)
 _, UNPINNED = numerics.pinned_environment(CPU_CODE_PATH)
 if UNPINNED:
     print(f"scale.numerics: {UNPINNED}", file=sys.stderr)

@@ -30,6 +30,7 @@ PINS = {
     "portable": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"},
 }
 CODE_PATHS = (*PINS, "native")
+DEFAULT = "avx2"  # the schema's default too
 # what the AVX2 kernels of ATen and oneDNN execute (ATen takes its AVX2 build only with FMA too)
 REQUIRED_FLAGS = frozenset({"avx2", "fma"})
 
@@ -46,7 +47,7 @@ def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset[str]:
     return frozenset()
 
 
-def pinned_environment(code_path: str = "avx2", machine: str | None = None,
+def pinned_environment(code_path: str = DEFAULT, machine: str | None = None,
                        flags: frozenset[str] | None = None) -> tuple[dict[str, str], str | None]:
     """The variables that pin ``code_path`` on this machine, and why none are set where none are.
 
@@ -68,17 +69,17 @@ def pinned_environment(code_path: str = "avx2", machine: str | None = None,
     return dict(PINS[code_path]), None
 
 
-def shell_exports(code_path: str = "avx2") -> str:
+def shell_exports(code_path: str = DEFAULT) -> str:
     """``export`` lines for a job's shell (none where the pin does not apply: the workflow says so once, when
     Snakemake reads the Snakefile, rather than in every job)."""
     variables, _ = pinned_environment(code_path)
     return "".join(f"export {name}={value}\n" for name, value in variables.items())
 
 
-def job_prefix(code_path: str = "avx2") -> str:
+def job_prefix(code_path: str = DEFAULT) -> str:
     """The shell words that pin a job, run where the job runs (the rules' shell prefix; braces none)."""
     return f'eval "$(python -m scale.numerics {code_path})"; '
 
 
 if __name__ == "__main__":
-    print(shell_exports(sys.argv[1] if len(sys.argv) > 1 else "avx2"), end="")
+    print(shell_exports(sys.argv[1] if len(sys.argv) > 1 else DEFAULT), end="")

@@ -19,8 +19,12 @@ def pytest_collection_modifyitems(config, items):
     broken commit fails in seconds rather than after the rehearsal. Under pytest-xdist (``-n 2 --dist
     loadscope --no-loadscope-reorder``, pyproject.toml) each module runs on one worker, so a module fixture is
     built once, and modules start in the order their first test appears here: the rehearsal's first."""
+    import os
+
+    two_workers = bool(os.environ.get("PYTEST_XDIST_WORKER"))  # in one process (-n 0), lint stays first
+
     def order(item):
-        if item.path.name == LONGEST:
+        if two_workers and item.path.name == LONGEST:
             return 0
         if item.originalname in FORMAT_AND_LINT:
             return 1
