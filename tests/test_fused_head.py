@@ -101,3 +101,35 @@ def test_ce_equals_trls_own_sft_loss_on_the_same_batch(tiny_models, synthetic_di
         expected = SFTTrainer.compute_loss(trainer, trainer.model, dict(theirs), num_items_in_batch=tokens)
         found = trainer.compute_loss(trainer.model, dict(ours))
     assert found.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_on_a_cpu_the_fused_head_projects_only_the_labelled_positions(tiny_models, monkeypatch):
+    """TRL projects every position off Triton devices (``scale.train.fused_head``): after the switch only the
+    labelled rows reach the head, and their log-probabilities and gradients are the ones of every row's."""
+    from trl.trainer import utils as trl_utils
+
+    from scale.models.families import load_model
+    from scale.train import fused_head
+
+    model = load_model(tiny_models["qwen2_5_vl"], dtype=torch.float32)
+    trl_utils.add_fused_lm_head(model)
+    rows = []
+    apply = trl_utils._ChunkedLogProbFunction.apply
+    monkeypatch.setattr(trl_utils._ChunkedLogProbFunction, "apply", lambda h, *a: rows.append(len(h)) or apply(h, *a))
+    ids = torch.randint(10, 60, (2, 12))
+    labels = ids.masked_fill(torch.arange(12) < 8, -100)  # an 8-token prompt: 4 labelled positions a row, 3 shifted
+
+    def forward():
+        model.zero_grad(set_to_none=True)
+        out = model(input_ids=ids, labels=labels, fused_lm_head=True)
+        out.log_probs.sum().backward()
+        return out.log_probs.detach(), model.get_output_embeddings().weight.grad.clone()
+
+    monkeypatch.setattr(trl_utils, "_use_triton", fused_head._TRL_CHOICE)  # TRL's own, whatever ran before
+    every_row, every_grad = forward()
+    fused_head.score_labelled_positions_only()
+    labelled, labelled_grad = forward()
+    assert rows == [2 * 11, 2 * 4]  # next-token positions 0..10 of each row; only 7..10 hold labels
+    torch.testing.assert_close(labelled, every_row, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(labelled_grad, every_grad, rtol=1e-5, atol=1e-8)
+    assert (labelled[:, :7] == 0).all() and (labelled[:, 7:] < 0).all()

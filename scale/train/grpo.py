@@ -19,11 +19,14 @@ from trl import GRPOTrainer
 from scale.models.stored_layout import StoredNames
 from scale.prompts import prompt_messages
 from scale.train.checkpoints import ExactResume
+from scale.train.fused_head import score_labelled_positions_only
 from scale.train.runs import load_images
 
 
 def grpo_trainer_class():
-    """TRL's ``GRPOTrainer`` resuming through ``scale.train.checkpoints`` (exact weights or an error)."""
+    """TRL's ``GRPOTrainer`` resuming through ``scale.train.checkpoints`` (exact weights or an error), its fused
+    head projecting only the completions on a CPU too (``scale.train.fused_head``)."""
+    score_labelled_positions_only()
     return type("ScaleGRPOTrainer", (ExactResume, GRPOTrainer), {})
 
 

@@ -11,8 +11,8 @@ so gradient accumulation and data parallelism keep the loss's meaning.
 Per-token cross-entropy comes from TRL's fused LM head, the call TRL's own loss
 makes (``model(**inputs, labels=…, fused_lm_head=True)``, patched onto every
 model by ``SFTTrainer.__init__``): it projects only labelled positions through
-the head, in tiles, and never holds the B×T×V logits, so SCALe costs what
-vanilla TRL SFT costs. Its ``log_probs``/``label_mask`` are ``[B, T-1]``, for
+the head (on a CPU too: ``scale.train.fused_head``), in tiles, and never holds
+the B×T×V logits, so SCALe costs what vanilla TRL SFT costs. Its ``log_probs``/``label_mask`` are ``[B, T-1]``, for
 positions 0…T-2 predicting 1…T-1; padded by one column they are exactly
 ``scale.loss.token_ce``'s layout, which the segment code expects.
 ``per_token="full_logits"`` keeps the reference path (full logits, then
@@ -42,6 +42,7 @@ from scale.loss import (
 from scale.schedule import WeightSchedule
 from scale.segments import Segment
 from scale.train.checkpoints import ExactResume
+from scale.train.fused_head import score_labelled_positions_only
 from scale.variants import LOSSES
 from scale.weighting import weighting_from_config
 
@@ -144,6 +145,7 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
                             f"w_answer=...), got {type(config).__name__}")
         if not callable(per_token) and per_token not in PER_TOKEN:
             raise ValueError(f"per_token must be one of {PER_TOKEN}, got {per_token!r}")
+        score_labelled_positions_only()
         super().__init__(*args, **kwargs)
         self.loss_name = config.loss
         self.per_token = per_token
