@@ -189,11 +189,12 @@ def wording(question: str) -> str:
 
 
 def assert_base_never_sees_a_test_question(data_dir):
-    """No warm-up record of any dataset has a test question type or a test question's wording."""
+    """No warm-up record of any dataset there has a test question type or a test question's wording."""
     from scale.data.records import read_records
 
-    warmup = [r for d in ("scienceqa", "iconqa") for r in read_records(data_dir / d / "warmup.jsonl")]
-    test = [r for d in ("scienceqa", "iconqa") for r in read_records(data_dir / d / "test.jsonl")]
+    datasets = sorted(p.parent for p in Path(data_dir).glob("*/warmup.jsonl"))
+    warmup = [r for d in datasets for r in read_records(d / "warmup.jsonl")]
+    test = [r for d in datasets for r in read_records(d / "test.jsonl")]
     assert warmup and test
     assert not {r["qtype"] for r in warmup} & {r["qtype"] for r in test}
     assert not {wording(r["question"]) for r in warmup} & {wording(r["question"]) for r in test}
