@@ -116,21 +116,31 @@ def start(root: Path, timeout: float = 60) -> Cluster:
     subprocess.run(["runuser", "-u", "munge", "--", "munged", "--pid-file", str(munge_run / "scale-ci.pid")],
                    check=True, capture_output=True)
     cluster.pids["munged"] = int((munge_run / "scale-ci.pid").read_text())
-    for daemon in ("slurmctld", "slurmd"):
-        subprocess.run([daemon, "-f", str(conf)], check=True, capture_output=True)
-        pid_file = root / "run" / f"{daemon}.pid"
+    try:
+        for daemon in ("slurmctld", "slurmd"):
+            subprocess.run([daemon, "-f", str(conf)], check=True, capture_output=True)
+            cluster.pids[daemon] = wait_for_pid(root / "run" / f"{daemon}.pid", timeout)
         deadline = time.time() + timeout
-        while not pid_file.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        cluster.pids[daemon] = int(pid_file.read_text())
+        while time.time() < deadline:
+            state = cluster.run("sinfo", "-h", "-o", "%t", check=False).split()
+            if state and all(s == "idle" for s in state):
+                return cluster
+            time.sleep(0.5)
+        raise RuntimeError(f"the node never became idle: {cluster.log('slurmctld')[-2000:]}")
+    except BaseException:
+        stop(cluster)  # a daemon that started is never left running
+        raise
+
+
+def wait_for_pid(pid_file: Path, timeout: float) -> int:
+    """The pid a daemon writes; it creates the file before it writes the number, so wait for the number."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        state = cluster.run("sinfo", "-h", "-o", "%t", check=False).split()
-        if state and all(s == "idle" for s in state):
-            return cluster
-        time.sleep(0.5)
-    stop(cluster)
-    raise RuntimeError(f"the node never became idle: {cluster.log('slurmctld')[-2000:]}")
+        text = pid_file.read_text().strip() if pid_file.exists() else ""
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.1)
+    raise RuntimeError(f"{pid_file.stem} wrote no pid to {pid_file} in {timeout} s")
 
 
 def stop(cluster: Cluster, timeout: float = 30) -> None:
