@@ -1,5 +1,6 @@
 """Shared, session-scoped builds: importing transformers and building models costs seconds, so tests share them."""
 
+import os
 import re
 from pathlib import Path
 
@@ -19,8 +20,6 @@ def pytest_collection_modifyitems(config, items):
     broken commit fails in seconds rather than after the rehearsal. Under pytest-xdist (``-n 2 --dist
     loadscope --no-loadscope-reorder``, pyproject.toml) each module runs on one worker, so a module fixture is
     built once, and modules start in the order their first test appears here: the rehearsal's first."""
-    import os
-
     two_workers = bool(os.environ.get("PYTEST_XDIST_WORKER"))  # in one process (-n 0), lint stays first
 
     def order(item):
@@ -38,8 +37,6 @@ def build_cache(tmp_path_factory):
     """One build cache for the session (``scale.build_cache``), in this process and every job it starts: a
     stand-in two tests or a test and a rehearsal ask for with the same settings is built and warmed up once.
     A cache the caller set is kept."""
-    import os
-
     from scale.build_cache import ENVIRONMENT
 
     if os.environ.get(ENVIRONMENT):
