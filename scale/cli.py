@@ -438,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--out", required=True, help="chance.json path")
 
-    sub = command("table", cmd_table, "Build one of Tables 1-3 (CSV and markdown) from metrics.json files.")
+    sub = command("table", cmd_table, "Build one of Tables 1-4 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=list(TABLES),
                      help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation; "
                      "table4: the online-weighted pair (beyond the paper)")

@@ -58,7 +58,8 @@ BY_NAME: dict[str, Variant] = {v.name: v for v in REGISTRY}
 SFT_VARIANTS = tuple(v.name for v in REGISTRY if v.stage == "sft")
 GRPO_VARIANTS = tuple(v.name for v in REGISTRY if v.stage == "grpo")
 TRAINED = SFT_VARIANTS + GRPO_VARIANTS
-# The paper's variants, the defaults of every config
+# Every registered variant (the paper's and ours), each with its defaults: what a config's `variants:` block
+# starts from
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {name: dict(copy.deepcopy(BY_NAME[name].defaults)) for name in TRAINED}
 # Tables 1 and 2 need these; a config cannot drop them
 REQUIRED = ("sft", "scale_sft", "grpo", "scale_grpo")

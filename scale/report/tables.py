@@ -1,4 +1,4 @@
-"""Tables 1–3 from ``metrics.json`` files, beside the paper's reported values.
+"""Tables 1–4 from ``metrics.json`` files, the first three beside the paper's reported values.
 
 Table 1: accuracy (%) of base, sft, scale_sft, grpo, scale_grpo.
 Table 2: invalid-output rate (%) of sft, scale_sft, grpo, scale_grpo.
