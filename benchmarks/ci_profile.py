@@ -26,7 +26,6 @@ KINDS = [
     ("vLLM checks", r"test_vllm\.py::test_(after|vllm_sees|a_text_model)"),
     ("text rehearsal", r"test_text_rehearsal\.py::test_the_text_paper_config_runs"),
     ("CI-config grid", r"test_workflow\.py::test_ci_config_runs"),
-    ("text CI grid", r"test_workflow\.py::test_the_text_ci_config_runs"),
     ("SLURM", r"test_slurm\.py::test_(a_request|the_cpu_profile)"),
     ("real model (SmolLM2)", r"test_real_model\.py::test_(the_converted|every_variant|the_scale_loss|the_real_model)"),
     ("DeepSpeed ZeRO-2", r"test_deepspeed\.py::test_(a_zero2|two_processes)"),

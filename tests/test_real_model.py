@@ -150,8 +150,12 @@ def test_every_variant_trains_the_real_model_and_a_second_run_plans_nothing(smok
         # LoRA on every layer's projections, merged: those moved, the embedding and the norms did not
         assert any(".self_attn.q_proj." in n for n in moved) and any(".mlp.down_proj." in n for n in moved)
         assert not any("norm" in n or "embed_tokens" in n for n in moved), sorted(moved)[:5]
+        if summary["kind"] == "sft":
+            assert 0 < summary["target_tokens"] < summary["train_tokens"]  # labels on the responses only
         predictions = Path(layout.predictions_file(str(results), MODEL, "gsm8k", variant, 0)).read_text()
-        assert len(predictions.splitlines()) == 4
+        rows = [json.loads(line) for line in predictions.splitlines()]
+        assert len(rows) == 4 and all(r["prompt_tokens"] > 0 for r in rows)
+    assert not list((results / "data").rglob("*.png"))  # a text grid: no picture anywhere
     metrics = json.loads(Path(layout.metrics_file(str(results), MODEL, "gsm8k", "scale_sft", 0)).read_text())
     assert metrics["n"] == 4
     again = snakemake("-n", "--directory", str(smoke), *smoke_targets(), "--configfile", str(CONFIG), str(SMOKE))

@@ -196,29 +196,6 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
             assert not re.search(r"variant=(sft|grpo|sft_fw|grpo_fw)\b", wildcards), (rule, wildcards)
 
 
-@pytest.mark.slow
-def test_the_text_ci_config_runs_the_same_grid_end_to_end_on_a_text_model(tmp_path):
-    """configs/text_ci.yaml, the small version of configs/text.yaml (issue #27): every table, figure and the
-    report from the same rules, a text-only Qwen2.5 trained and evaluated with no picture anywhere."""
-    import json
-
-    config_path = REPO / "configs" / "text_ci.yaml"
-    snakemake("--cores", "2", "--configfile", str(config_path), "--directory", str(tmp_path))
-    results = tmp_path / load_config(config_path)["results_dir"]
-    assert_tables_equal_their_metrics(results)
-    assert len(list((results / "figures").glob("*.png"))) == 6 and (results / "report.md").stat().st_size > 0
-    assert not list((results / "data" / "aqua" / "images").rglob("*.png"))
-    runs = [json.loads(p.read_text()) for p in sorted((results / "runs").glob("*/*/*/seed0/run.json"))]
-    assert len(runs) == 6 and {r["family"] for r in runs} == {"qwen2_5"}
-    sft = [r for r in runs if r["kind"] == "sft"]
-    assert all(0 < r["target_tokens"] < r["train_tokens"] for r in sft)  # labels on the responses only
-    predictions = results / "eval" / "qwen2_5" / "aqua" / "scale_sft" / "seed0" / "predictions.jsonl"
-    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
-    assert len(rows) == 8 and all(r["prompt_tokens"] > 0 for r in rows)
-    assert "Nothing to be done" in snakemake("-n", "--configfile", str(config_path), "--directory",
-                                             str(tmp_path)).stdout
-
-
 def test_a_variant_can_override_its_stage_training_settings():
     from scale.config import grpo_spec, sft_spec
 
