@@ -77,11 +77,7 @@ def cmd_train_sft(args) -> None:
     from scale.train.driver import train_sft
 
     spec = _spec(args, lambda config: sft_spec(config, args.variant))
-    summary = train_sft(
-        args.model_dir, args.train, args.out, loss=spec["loss"], w_think=spec.get("w_think", 1.0),
-        w_answer=spec.get("w_answer", 1.0), weighting=spec.get("weighting"), training=spec["training"],
-        lora=spec.get("lora"), seed=args.seed, config_snapshot=spec,
-    )
+    summary = train_sft(args.model_dir, args.train, args.out, **spec, seed=args.seed, config_snapshot=spec)
     print(json.dumps({k: summary[k] for k in ("steps", "train_loss", "wall_seconds", "dropped_overlong")}))
 
 

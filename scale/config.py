@@ -18,13 +18,14 @@ import yaml
 
 from scale.data import TEXT_DATASETS
 from scale.data.visionr1 import ANNOTATION_FILES
+from scale.loss_settings import LossSettings
 from scale.models.families import get_family
 from scale.models.gguf import MissingPackagedCheckpoint, locate
 from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
 from scale.models.vocabularies import VOCABULARIES
 from scale.rewards import REWARD_WEIGHTS
 from scale.settings import SettingError, check_settings
-from scale.variants import MODEL_FLAGS, REQUIRED, TRAINED, UnknownVariant, merged, runs_for
+from scale.variants import GRPO_VARIANTS, MODEL_FLAGS, REQUIRED, SFT_VARIANTS, TRAINED, UnknownVariant, merged, runs_for
 from scale.variants import stage_of as _stage_of
 
 
@@ -34,7 +35,20 @@ class ConfigError(ValueError):
 
 def schema() -> dict:
     text = resources.files("scale").joinpath("schemas/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    found = yaml.safe_load(text)
+    found["properties"]["variants"]["patternProperties"] = variant_schemas()
+    return found
+
+
+def variant_schemas() -> dict[str, dict]:
+    """The schema of a config's ``variants`` entries, one pattern a stage, from the registry and the loss settings:
+    a new variant or loss setting needs no edit of the schema file."""
+    def entry(properties: dict) -> dict:
+        return {"type": ["object", "null"], "additionalProperties": False,
+                "properties": {**properties, "training": {"type": "object"}}}
+
+    return {f"^({'|'.join(SFT_VARIANTS)})$": entry(LossSettings.schema_properties()),
+            f"^({'|'.join(GRPO_VARIANTS)})$": entry({"init": {"enum": list(SFT_VARIANTS)}})}
 
 
 def stage_of(variant: str) -> str:
@@ -186,14 +200,9 @@ def sft_spec(config: dict, variant: str) -> dict[str, Any]:
     if stage_of(variant) != "sft":
         raise ConfigError(f"variant {variant!r} is not an SFT variant")
     spec = variants(config)[variant]
-    return {
-        "loss": spec["loss"],
-        "w_think": spec.get("w_think", 1.0),
-        "w_answer": spec.get("w_answer", 1.0),
-        **({"weighting": spec["weighting"]} if "weighting" in spec else {}),  # absent: the keys stay as they were
-        "training": _training(config, "sft", spec),
-        "lora": config["sft"].get("lora"),
-    }
+    # the loss settings as the trainer takes them (scale.loss_settings), defaults included
+    return {**LossSettings.of(spec).spec(), "training": _training(config, "sft", spec),
+            "lora": config["sft"].get("lora")}
 
 
 def grpo_spec(config: dict, variant: str) -> dict[str, Any]:

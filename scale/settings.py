@@ -22,9 +22,8 @@ import typing
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from scale.schedule import WeightSchedule
+from scale.loss_settings import LossSettingError, LossSettings
 from scale.variants import merged, stage_of
-from scale.weighting import weighting_from_config
 
 LORA_KEYS = {"r": int, "alpha": (int, float), "dropout": (int, float), "target_modules": (str, list)}
 
@@ -149,34 +148,12 @@ def check_lora(where: str, lora: Mapping[str, Any] | None) -> None:
         raise SettingError(f"config error at {where}: LoRA needs r > 0 and 0 <= dropout < 1, got {dict(lora)}")
 
 
-def check_schedule(where: str, value) -> None:
-    if isinstance(value, Mapping):
-        for key in ("start", "end"):
-            if key in value and (isinstance(value[key], bool) or not isinstance(value[key], (int, float))):
-                raise SettingError(f"config error at {where}/{key}: {value[key]!r} is not a number")
+def check_loss_settings(where: str, variant: Mapping[str, Any]) -> None:
+    """An SFT variant's loss settings, by the rules the trainer applies (``scale.loss_settings.LossSettings``)."""
     try:
-        WeightSchedule.from_config(value)
-    except (ValueError, TypeError) as error:
-        raise SettingError(f"config error at {where}: {error}") from None
-
-
-def check_fixed_weights(where: str, variant: Mapping[str, Any]) -> None:
-    """The fixed-weight (FW) loss is SCALe's with constant weights: a schedule that moves would make it SCALe."""
-    for weight in ("w_think", "w_answer"):
-        if weight in variant and WeightSchedule.from_config(variant[weight]).kind != "constant":
-            raise SettingError(f"config error at {where}/{weight}: the fixed-weight loss (loss: fixed) needs a "
-                               f"constant weight, got {variant[weight]!r}; for a schedule use loss: scale")
-
-
-def check_weighting(where: str, variant: Mapping[str, Any]) -> None:
-    """An online weighting (``scale.weighting``) tunes SCALe's weights: a known rule with good settings."""
-    if variant.get("loss") != "scale":
-        raise SettingError(f"config error at {where}/weighting: an online weighting tunes SCALe's weights, so it "
-                           f"needs loss: scale, not {variant.get('loss')!r}")
-    try:
-        weighting_from_config(variant["weighting"])
-    except ValueError as error:
-        raise SettingError(f"config error at {where}/weighting: {error}") from None
+        LossSettings.of(variant)
+    except LossSettingError as error:
+        raise SettingError(f"config error at {where}/{error.key}: {error}") from None
 
 
 def _training_blocks(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
@@ -199,10 +176,5 @@ def check_settings(config: Mapping[str, Any]) -> None:
     for stage in ("sft", "grpo"):
         check_lora(f"{stage}/lora", config[stage].get("lora"))
     for name, variant in merged(config.get("variants")).items():
-        for weight in ("w_think", "w_answer"):
-            if weight in variant:
-                check_schedule(f"variants/{name}/{weight}", variant[weight])
-        if variant.get("loss") == "fixed":
-            check_fixed_weights(f"variants/{name}", variant)
-        if "weighting" in variant:
-            check_weighting(f"variants/{name}", variant)
+        if stage_of(name) == "sft":
+            check_loss_settings(f"variants/{name}", variant)

@@ -11,8 +11,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from scale.loss_settings import LOSSES  # noqa: F401 (the registry names the losses too)
+
 STAGES = ("base", "sft", "grpo")
-LOSSES = ("ce", "scale", "fixed")  # "fixed" is SCALe's loss with constant weights (the FW ablation)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 
 from scale.data.records import as_path_list, read_items
+from scale.loss_settings import LossSettings
 from scale.models.families import family_of, load_model, load_processor, tokenizer_of
 from scale.prompts import training_messages
 from scale.rewards import REWARD_WEIGHTS, accuracy_reward_func, format_reward_func
@@ -85,26 +86,24 @@ def train_sft(
     train_paths,
     out_dir,
     *,
-    loss: str = "ce",
-    w_think: Any = 1.0,
-    w_answer: Any = 1.0,
-    weighting: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
     lora: dict[str, Any] | None = None,
     seed: int = 0,
     config_snapshot: dict[str, Any] | None = None,
     callbacks: list | None = None,
     per_token: Any = "fused",
+    **loss_settings: Any,
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``train_paths`` (JSONL files) into ``out_dir/model``; return the summary.
     Samples longer than ``max_length`` are dropped and counted; a text model's records must have no picture.
-    ``weighting`` (``scale.weighting``) tunes SCALe's weights online instead of ``w_think``/``w_answer``;
-    ``per_token`` is ``ScaleSFTTrainer``'s (the stand-ins' warm-up passes ``GroupedHead``)."""
+    ``loss_settings`` are ``scale.loss_settings.LossSettings``'s (``loss``, ``w_think``, ``w_answer``,
+    ``weighting``), checked before anything loads; ``per_token`` is ``ScaleSFTTrainer``'s (the stand-ins'
+    warm-up passes ``GroupedHead``)."""
+    loss = LossSettings(**loss_settings).spec()
     out_dir, paths, started = _start(out_dir, train_paths)
     training = dict(training or {})
     family = family_of(model_dir)
-    args = sft_config(out_dir, training, seed, text=family.is_text, loss=loss, w_think=w_think, w_answer=w_answer,
-                      weighting=weighting)
+    args = sft_config(out_dir, training, seed, text=family.is_text, **loss)
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     if lora:
@@ -135,14 +134,13 @@ def train_sft(
     )
 
     def summary(result, moved):
-        return {"kind": "sft", "loss": loss, "w_think": w_think, "w_answer": w_answer, "model_dir": str(model_dir),
+        return {"kind": "sft", **{k: v for k, v in loss.items() if k != "weighting"}, "model_dir": str(model_dir),
                 "family": family.name, "train_paths": [str(p) for p in paths], "samples": len(items),
                 "samples_trained": len(records), "dropped_overlong": dropped,
                 "train_tokens": trainer.run_counts["train_tokens"],
                 "target_tokens": trainer.run_counts["target_tokens"], "train_loss": result.training_loss}
 
-    settings = dict(loss=loss, w_think=w_think, w_answer=w_answer, training=training, lora=lora, seed=seed,
-                    **({"weighting": weighting} if weighting is not None else {}))
+    settings = dict(**loss, training=training, lora=lora, seed=seed)
     return _run(trainer, processor, out_dir, [model_dir, *paths], settings, bool(lora), summary, started,
                 config_snapshot)
 

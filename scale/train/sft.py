@@ -22,9 +22,8 @@ positions 0…T-2 predicting 1…T-1; padded by one column they are exactly
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
@@ -39,11 +38,10 @@ from scale.loss import (
     token_ce,
     vanilla_ce_from_token_ce,
 )
-from scale.schedule import WeightSchedule
+from scale.loss_settings import LossSettings
 from scale.segments import Segment
 from scale.train.checkpoints import ExactResume
 from scale.train.fused_head import score_labelled_positions_only
-from scale.variants import LOSSES
 from scale.weighting import weighting_from_config
 
 PER_TOKEN = ("fused", "full_logits")
@@ -71,46 +69,14 @@ class NoTargetTokensError(RuntimeError):
     """A global batch holds no labelled token: training on it would be a silent zero loss."""
 
 
-def _weight_setting(value: Any) -> float | dict[str, Any]:
-    """A weight as config files write it (a number, or start/end/kind), checked by ``WeightSchedule``."""
-    if isinstance(value, WeightSchedule):
-        value = dataclasses.asdict(value)
-    WeightSchedule.from_config(value)
-    return dict(value) if isinstance(value, Mapping) else float(value)
-
-
 @dataclass
-class ScaleSFTConfig(SFTConfig):
-    """TRL's ``SFTConfig`` with the loss's settings. A weight is a number (constant) or a schedule
-    (``{"start": 2.0, "end": 1.0, "kind": "cosine"}`` or a ``WeightSchedule``) over the run's optimizer steps."""
-
-    loss: str = field(default="ce", metadata={"help": "ce (token mean), scale (SCALe) or fixed (FW ablation)"})
-    w_think: Any = field(default=1.0, metadata={"help": "weight of the think segment's mean CE"})
-    w_answer: Any = field(default=1.0, metadata={"help": "weight of the answer segment's mean CE"})
-    weighting: dict | None = field(default=None, metadata={
-        "help": "weights tuned online from the segment losses instead of w_think/w_answer (scale.weighting), "
-                "e.g. {'rule': 'dwa', 'temperature': 2.0}; loss 'scale' only"})
+class ScaleSFTConfig(SFTConfig, LossSettings):
+    """TRL's ``SFTConfig`` with SCALe's loss settings (``scale.loss_settings.LossSettings``: ``loss``, ``w_think``,
+    ``w_answer``, ``weighting``), checked by the rules config validation applies."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        self.w_think, self.w_answer = _weight_setting(self.w_think), _weight_setting(self.w_answer)
-        if self.loss == "fixed" and {self.think_schedule.kind, self.answer_schedule.kind} != {"constant"}:
-            raise ValueError("the fixed-weight loss needs constant w_think and w_answer")
-        if self.weighting is not None:
-            if self.loss != "scale":
-                raise ValueError(f"an online weighting tunes SCALe's weights: it needs loss 'scale', not {self.loss!r}")
-            self.weighting = dict(self.weighting)
-            weighting_from_config(self.weighting)  # checks it
-
-    @property
-    def think_schedule(self) -> WeightSchedule:
-        return WeightSchedule.from_config(self.w_think)
-
-    @property
-    def answer_schedule(self) -> WeightSchedule:
-        return WeightSchedule.from_config(self.w_answer)
+        self.check()
 
 
 def segment_totals(ce: torch.Tensor, target_mask: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
