@@ -119,14 +119,15 @@ def test_the_command_never_imports_wandb_which_trl_would_import_wherever_it_is_i
         if before != "absent":
             sys.modules["wandb"] = before
 
+    # the training stack behind the block; unblocked, transformers' check alone imports wandb (as TRL runs it)
     code = ("import sys\n"
             "from scale.cli import without_wandb\n"
             "{block}"
-            "import scale.train.driver\n"
             "from transformers import is_wandb_available\n"
             "print(is_wandb_available(), sys.modules.get('wandb') is not None)\n")
     runs = {block: subprocess.run([sys.executable, "-c", code.format(block=block)], capture_output=True, text=True,
-                                  check=True).stdout.split() for block in ("without_wandb()\n", "")}
-    assert runs["without_wandb()\n"] == ["False", "False"]
+                                  check=True).stdout.split()
+            for block in ("without_wandb()\nimport scale.train.driver\n", "")}
+    assert runs["without_wandb()\nimport scale.train.driver\n"] == ["False", "False"]
     if importlib.util.find_spec("wandb"):  # installed (CI: lmms-eval's dependency), TRL imports it
         assert runs[""] == ["True", "True"]
