@@ -22,7 +22,7 @@ LOSSES = ("ce", "scale", "fixed")  # "fixed" is SCALe's loss with constant weigh
 
 
 class LossSettingError(ValueError):
-    """A loss setting the trainer would reject; ``key`` is the setting's name."""
+    """A loss setting the trainer would reject; ``key`` is the setting's name (and the schedule's key in it)."""
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
@@ -37,7 +37,7 @@ def _weight(key: str, value: Any) -> float | dict[str, Any]:
     if isinstance(value, Mapping):
         for bound in ("start", "end"):
             if bound in value and (isinstance(value[bound], bool) or not isinstance(value[bound], (int, float))):
-                raise LossSettingError(key, f"{bound}: {value[bound]!r} is not a number")
+                raise LossSettingError(f"{key}/{bound}", f"{value[bound]!r} is not a number")
     try:
         WeightSchedule.from_config(value)
     except (ValueError, TypeError) as error:

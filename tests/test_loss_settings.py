@@ -14,7 +14,7 @@ BAD = [
     ({"loss": "segment"}, "loss", "loss must be one of"),
     ({"loss": "fixed", "w_think": {"start": 2.0, "end": 1.0}}, "w_think", "the fixed-weight loss needs constant"),
     ({"loss": "scale", "w_answer": -1.0}, "w_answer", "finite number >= 0"),
-    ({"loss": "scale", "w_think": {"start": "2"}}, "w_think", "is not a number"),
+    ({"loss": "scale", "w_think": {"start": "2"}}, "w_think/start", "is not a number"),
     ({"loss": "ce", "weighting": {"rule": "dwa"}}, "weighting", "needs loss: scale"),
     ({"loss": "scale", "weighting": {"rule": "dwa", "temperature": -1.0}}, "weighting", "temperature must be"),
 ]
