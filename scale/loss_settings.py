@@ -94,6 +94,7 @@ class LossSettings:
     def answer_schedule(self) -> WeightSchedule:
         return WeightSchedule.from_config(self.w_answer)
 
+    # ``LossSettings``'s own fields, not ``cls``'s: ``ScaleSFTConfig`` inherits these and adds TRL's
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(LossSettings))

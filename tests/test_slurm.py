@@ -78,8 +78,8 @@ def cluster(tmp_path_factory):
 
 
 # The profiles' first status check comes 10 s after a submission, each next one 10 s later than the last while no
-# job has finished (the plugin's back-off): on a cluster, light on the scheduler. Here it is most of the module's
-# time (each wave of jobs waits out its checks), so the test starts checking after 2 s; all else is the profile's.
+# job has finished (the plugin's back-off): on a cluster, light on the scheduler. Here each wave of short jobs would
+# wait out its checks, so the test starts checking after 2 s; all else is the profile's.
 FIRST_CHECK = ("--slurm-init-seconds-before-status-checks", "2")
 
 
