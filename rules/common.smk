@@ -218,6 +218,16 @@ def figure_output(name):
     )
 
 
+# the tables other than Table 1 that show paired tests (Tables 4 and 5), each with its own significance file
+TESTED_BEYOND_TABLE1 = [
+    t for t in TABLES if t != "table1" and TABLES[t].get("significance")
+]
+
+
+def compared_predictions(wildcards):
+    return grid.comparison_predictions(config, wildcards.table)
+
+
 def table_significance(wildcards):
     """The paired tests shown beside a table: its own where it has them, else Table 1's (unused)."""
     tested = wildcards.table in grid.tested_tables(config)

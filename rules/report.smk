@@ -1,4 +1,4 @@
-# The report: Tables 1-3 beside the paper, Table 4 beyond it, significance, cost, figures, qualitative examples.
+# The report: Tables 1-3 beside the paper, Tables 4 and 5 beyond them, significance, cost, figures, qualitative examples.
 
 
 rule table:
@@ -40,23 +40,30 @@ rule significance:
         "../envs/report.yaml"
     params:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
+        table="",
     shell:
-        "scale significance --predictions {input.predictions} --bootstrap {params.bootstrap} "
+        "scale significance --predictions {input.predictions} --bootstrap {params.bootstrap} {params.table} "
         "--out {output} > {log} 2>&1"
 
 
-use rule significance as significance_table4 with:
+# the paired tests beside Tables 4 and 5 (beyond the paper), each table's own
+use rule significance as table_significance_tests with:
     input:
-        predictions=grid.comparison_predictions(config, "table4"),
+        predictions=compared_predictions,
     output:
         report(
-            layout.significance_file(R, "table4"),
+            layout.significance_file(R, "{table}"),
             caption="../docs/report/significance.rst",
             category="Tables",
-            labels={"table": "significance (Table 4)"},
+            labels={"table": "significance ({table})"},
         ),
     log:
-        layout.log_file(R, "report", "significance_table4"),
+        layout.log_file(R, "report", "significance_{table}"),
+    wildcard_constraints:
+        table=one_of(TESTED_BEYOND_TABLE1),
+    params:
+        bootstrap=scale_config.eval_spec(config)["bootstrap"],
+        table="--table {table}",
 
 
 rule cost:

@@ -205,7 +205,7 @@ def cmd_stats(args) -> None:
 def cmd_significance(args) -> None:
     from scale.report.significance import write_significance
 
-    frame = write_significance(args.predictions, args.out, args.bootstrap)
+    frame = write_significance(args.predictions, args.out, args.bootstrap, args.table)
     print(f"wrote {args.out}: {len(frame)} comparisons")
 
 
@@ -393,8 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="stats.json path")
 
     sub = command("significance", cmd_significance,
-                  "Paired tests per row: each variant against its baseline (SCALe-SFT vs SFT, SCALe-GRPO vs GRPO; "
-                  "the online-weighted pair vs SCALe's).")
+                  "Paired tests per row, those a table names (Table 1: SCALe-SFT vs SFT, SCALe-GRPO vs GRPO; "
+                  "Table 4: the online-weighted pair vs SCALe's; Table 5: other SFT losses vs SFT and SCALe-SFT).")
+    sub.add_argument("--table", default="table1", choices=[t for t in TABLES if TABLES[t].get("significance")],
+                     help="whose paired tests (default table1)")
     sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
     sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
     sub.add_argument("--out", required=True, help="significance.csv")
@@ -434,10 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--out", required=True, help="chance.json path")
 
-    sub = command("table", cmd_table, "Build one of Tables 1-4 (CSV and markdown) from metrics.json files.")
+    sub = command("table", cmd_table, "Build one of Tables 1-5 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=list(TABLES),
                      help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation; "
-                     "table4: the online-weighted pair (beyond the paper)")
+                     "table4: the online-weighted pair; table5: other SFT losses (4 and 5 beyond the paper)")
     sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
     sub.add_argument("--significance", help="significance.csv to show beside the table")
     sub.add_argument("--chance", nargs="*", default=[],

@@ -11,7 +11,7 @@ from typing import Iterable
 from scale import layout
 from scale.config import flagged_rows, model_datasets, variants_for
 from scale.report import TABLES
-from scale.variants import comparisons, runs_for
+from scale.variants import pair, runs_for
 
 
 def trained_cells(config: dict) -> list[tuple[str, str, str, int]]:
@@ -53,8 +53,8 @@ def table_rows(config: dict, table: str) -> list[tuple[str, str]]:
 
 
 def tables(config: dict) -> list[str]:
-    """Tables 1 and 2 always; Table 3 (the fixed-weight ablation) and Table 4 (the online-weighted pair) when a
-    model runs them."""
+    """Tables 1 and 2 always; Table 3 (the fixed-weight ablation), Table 4 (the online-weighted pair) and Table 5
+    (the other SFT losses) when a model runs them."""
     return [table for table in TABLES if table_rows(config, table)]
 
 
@@ -85,8 +85,7 @@ def train_timings(config: dict) -> list[str]:
 def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
     """Predictions of every trained cell that the paired tests beside ``table`` compare (its ``significance``:
     Table 1's are the paper's, Table 4's the online-weighted pair against SCALe's), on the table's rows."""
-    pairs = comparisons()
-    compared = {variant for name in TABLES[table].get("significance", []) for variant in pairs[name]}
+    compared = {variant for name in TABLES[table].get("significance", []) for variant in pair(name)}
     on_rows = set(table_rows(config, table))
     results = config["results_dir"]
     return [layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config)

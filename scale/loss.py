@@ -1,4 +1,5 @@
-"""Vanilla token-mean cross-entropy and the SCALe loss (paper eqs. 1, 2 and 4).
+"""Vanilla token-mean cross-entropy and the SCALe loss (paper eqs. 1, 2 and 4), and beside them the field's
+other answers to long traces: per-sample means (length-normalised SFT) and DFT (Dynamic Fine-Tuning).
 
 Conventions, as in Hugging Face causal LMs:
 
@@ -67,6 +68,31 @@ def vanilla_ce_from_token_ce(
     """Eq. 1 from a precomputed ``token_ce``: its sum over the batch's (or ``num_items_in_batch``) target tokens."""
     count = target_mask.sum() if num_items_in_batch is None else num_items_in_batch
     return ce.sum() / (count.clamp(min=1) if isinstance(count, torch.Tensor) else max(count, 1))
+
+
+def sample_mean_from_token_ce(
+    ce: torch.Tensor, target_mask: torch.Tensor, num_samples: int | torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-sample means: each sample's mean CE over its own target tokens, averaged over the samples that have
+    one. As length-independent as SCALe, with no segments: beside SCALe it separates length independence from
+    the think/answer balance. ``num_samples`` (the global batch's samples with a target token) as in
+    ``scale_loss``."""
+    counts = target_mask.sum(dim=1)
+    per_sample = ce.sum(dim=1) / counts.clamp(min=1)
+    if num_samples is None:
+        num_samples = (counts > 0).sum()
+        if int(num_samples) == 0:
+            return ce.sum() * 0.0
+    return per_sample.sum() / num_samples
+
+
+def dft_from_token_ce(
+    ce: torch.Tensor, target_mask: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
+) -> torch.Tensor:
+    """DFT (Dynamic Fine-Tuning, arXiv 2508.05629): each token's CE times its own probability, detached, in one
+    token mean (eq. 1's normalisation). A token the model finds unlikely weighs little: the gradient of
+    ``p·(−log p)`` with p held constant."""
+    return vanilla_ce_from_token_ce(ce * torch.exp(-ce.detach()), target_mask, num_items_in_batch)
 
 
 def segment_sums(

@@ -18,7 +18,10 @@ from typing import Any, Mapping
 from scale.schedule import WeightSchedule
 from scale.weighting import weighting_from_config
 
-LOSSES = ("ce", "scale", "fixed")  # "fixed" is SCALe's loss with constant weights (the FW ablation)
+# "fixed" is SCALe's loss with constant weights (the FW ablation); "sample" (per-sample means) and "dft" (Dynamic
+# Fine-Tuning) are the field's other answers to long traces, beside SCALe in Table 5
+LOSSES = ("ce", "scale", "fixed", "sample", "dft")
+SEGMENTED = ("scale", "fixed")  # the losses that take segment weights
 
 
 class LossSettingError(ValueError):
@@ -51,7 +54,8 @@ class LossSettings:
     run's optimizer steps (``{"start": 2.0, "end": 1.0, "kind": "cosine"}`` or a ``WeightSchedule``)."""
 
     loss: str = field(default="ce", metadata={
-        "help": "ce (token mean), scale (SCALe) or fixed (FW ablation)", "schema": {"enum": list(LOSSES)}})
+        "help": "ce (token mean), scale (SCALe), fixed (FW ablation), sample (per-sample means) or dft (DFT)",
+        "schema": {"enum": list(LOSSES)}})
     w_think: Any = field(default=1.0, metadata={
         "help": "weight of the think segment's mean CE", "schema": {"type": ["number", "object"]}})
     w_answer: Any = field(default=1.0, metadata={
@@ -85,6 +89,13 @@ class LossSettings:
                 weighting_from_config(self.weighting)
             except ValueError as error:
                 raise LossSettingError("weighting", str(error)) from None
+        if self.loss not in SEGMENTED:
+            for key in ("w_think", "w_answer"):
+                schedule = WeightSchedule.from_config(getattr(self, key))
+                if (schedule.start, schedule.end) != (1.0, 1.0):
+                    raise LossSettingError(key, f"loss {self.loss!r} has no segments to weigh, so {key} must stay "
+                                                f"1.0, got {getattr(self, key)!r}; segment weights need loss: "
+                                                f"scale or fixed")
 
     @property
     def think_schedule(self) -> WeightSchedule:

@@ -23,11 +23,12 @@ class Variant:
     label: str  # how tables' captions and figures' legends name it
     colour: str
     defaults: Mapping[str, Any] = field(default_factory=dict)  # a config's `variants` entry overrides them key by key
-    baseline: str | None = None  # the variant the report's paired tests compare it with
+    baseline: str | None = None  # the variant the report's claims test it against
     in_paper: bool = True  # the paper's claims are tested on the paper's variants only
-    # runs only for the models whose config entry sets this flag (``ablation``: the FW pair, Table 3;
-    # ``adaptive``: the online-weighted pair, Table 4); None: for every model
-    model_flag: str | None = None
+    # runs only for the models whose config entry sets one of these flags (``ablation``: the FW pair, Table 3;
+    # ``adaptive``: the online-weighted pair, Table 4; ``alternatives``: the other losses, Table 5); empty: for
+    # every model
+    model_flags: tuple[str, ...] = ()
 
 
 # In the order the report shows them. Values lost from the paper's text are marked ASSUMPTION, as in the configs.
@@ -37,22 +38,29 @@ REGISTRY: tuple[Variant, ...] = (
     # FW: the same length-independent loss with constant weights (ASSUMPTION: w_think = w_answer = 1.0); it
     # runs for the ablation models only
     Variant("sft_fw", "sft", "SFT-FW", "#8172b3", {"loss": "fixed", "w_think": 1.0, "w_answer": 1.0},
-            model_flag="ablation"),
+            model_flags=("ablation", "alternatives")),
     # the paper: w_think decays to w_answer on a cosine; the start value is lost (ASSUMPTION: 2.0)
     Variant("scale_sft", "sft", "SCALe-SFT", "#dd8452",
             {"loss": "scale", "w_think": {"start": 2.0, "end": 1.0, "kind": "cosine"}, "w_answer": 1.0},
             baseline="sft"),
     # GRPO starts from the named SFT variant
     Variant("grpo", "grpo", "GRPO", "#55a868", {"init": "sft"}),
-    Variant("grpo_fw", "grpo", "GRPO-FW", "#64b5cd", {"init": "sft_fw"}, model_flag="ablation"),
+    Variant("grpo_fw", "grpo", "GRPO-FW", "#64b5cd", {"init": "sft_fw"}, model_flags=("ablation",)),
     Variant("scale_grpo", "grpo", "SCALe-GRPO", "#c44e52", {"init": "scale_sft"}, baseline="grpo"),
     # beyond the paper: SCALe's loss with its weights tuned online from the segment losses (scale.weighting:
     # Dynamic Weight Average, a window of 5 steps against per-step noise), for the adaptive models (Table 4)
     Variant("auto_sft", "sft", "Auto-SFT", "#937860",
             {"loss": "scale", "weighting": {"rule": "dwa", "temperature": 2.0, "window": 5}},
-            baseline="scale_sft", in_paper=False, model_flag="adaptive"),
+            baseline="scale_sft", in_paper=False, model_flags=("adaptive", "alternatives")),
     Variant("auto_grpo", "grpo", "Auto-GRPO", "#da8bc3", {"init": "auto_sft"},
-            baseline="scale_grpo", in_paper=False, model_flag="adaptive"),
+            baseline="scale_grpo", in_paper=False, model_flags=("adaptive",)),
+    # beyond the paper, the field's other answers to long traces (Table 5, SFT only): per-sample means, as
+    # length-independent as SCALe but without its segments, and DFT (arXiv 2508.05629), each token's CE
+    # weighted by its detached probability
+    Variant("sample_sft", "sft", "Sample-mean SFT", "#8c8c3a", {"loss": "sample"},
+            baseline="sft", in_paper=False, model_flags=("alternatives",)),
+    Variant("dft_sft", "sft", "DFT", "#3a8c8c", {"loss": "dft"},
+            baseline="sft", in_paper=False, model_flags=("alternatives",)),
 )
 BY_NAME: dict[str, Variant] = {v.name: v for v in REGISTRY}
 
@@ -64,7 +72,7 @@ TRAINED = SFT_VARIANTS + GRPO_VARIANTS
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {name: dict(copy.deepcopy(BY_NAME[name].defaults)) for name in TRAINED}
 # Tables 1 and 2 need these; a config cannot drop them
 REQUIRED = ("sft", "scale_sft", "grpo", "scale_grpo")
-MODEL_FLAGS = tuple(dict.fromkeys(v.model_flag for v in REGISTRY if v.model_flag))  # ablation, adaptive
+MODEL_FLAGS = tuple(dict.fromkeys(f for v in REGISTRY for f in v.model_flags))  # ablation, alternatives, adaptive
 
 
 class UnknownVariant(ValueError):
@@ -96,21 +104,26 @@ def merged(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def comparisons() -> dict[str, tuple[str, str]]:
-    """The report's paired tests: ``{treatment}_vs_{baseline}`` → (baseline, treatment)."""
-    return {f"{v.name}_vs_{v.baseline}": (v.baseline, v.name) for v in REGISTRY if v.baseline}
-
-
 def runs_for(name: str, model: Mapping[str, Any], dataset: str | None = None) -> bool:
     """Whether a variant runs for a model (its config entry) on ``dataset`` (None: on any): always, or where the
-    model sets its flag, to ``true`` (every dataset) or to a list of datasets."""
-    flag = get(name).model_flag
-    if flag is None:
-        return True
-    value = model.get(flag, False)
+    model sets one of its flags, to ``true`` (every dataset) or to a list of datasets."""
+    flags = get(name).model_flags
+    return not flags or any(_flag_on(model.get(flag, False), dataset) for flag in flags)
+
+
+def _flag_on(value: bool | list[str], dataset: str | None) -> bool:
     if isinstance(value, bool):
         return value
     return dataset is None or dataset in value
+
+
+def pair(comparison: str) -> tuple[str, str]:
+    """``{treatment}_vs_{baseline}`` → (baseline, treatment), both registered variants: a paired test a table
+    shows, its registry baseline's or another (Table 5 tests each loss against SFT and against SCALe-SFT)."""
+    treatment, sep, baseline = comparison.partition("_vs_")
+    if not sep or treatment not in BY_NAME or baseline not in BY_NAME:
+        raise UnknownVariant(f"{comparison!r} is not <treatment>_vs_<baseline> of two variants; known: {list(BY_NAME)}")
+    return baseline, treatment
 
 
 def weighted() -> tuple[str, ...]:

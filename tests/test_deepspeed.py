@@ -141,3 +141,27 @@ def test_two_processes_train_as_one_weighting_each_step_by_the_losses_of_the_who
             rule.update(line["rule_think_loss"], line["rule_answer_loss"])
     assert any(abs(line["w_think"] - 1.0) > 0.05 for line in two[2:]), "the weights never moved"
     assert_same_weights(model_tensors(root / "two" / "model"), model_tensors(root / "one" / "model"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["sample", "dft"])
+def test_the_other_losses_train_two_processes_as_one_on_the_same_global_batches(inputs, loss):
+    """Table 5's per-sample means and DFT are normalised over the global batch (its samples, its target tokens):
+    two ZeRO-2 processes log the same loss at each step as one process on the same global batches, and end on
+    its weights (LoRA without dropout, as above). A loss normalised per process would differ: the ranks'
+    micro-batches hold different sample lengths."""
+    model, train, root = inputs
+    still = {**{k: v for k, v in SPEC.items() if k != "weighting"}, "loss": loss,
+             "lora": {**SPEC["lora"], "dropout": 0.0}, "training": {**SPEC["training"], "max_steps": 2}}
+    alone = {**still, "training": {**still["training"], "per_device_train_batch_size": 2}}
+    for name, spec, processes in ((f"{loss}_two", still, 2), (f"{loss}_one", alone, 1)):
+        result = subprocess.run(command(model, train, root / name, spec, processes=processes), env=environment(),
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads((root / name / "run.json").read_text())["loss"] == loss
+    one, two = log_of(root / f"{loss}_one"), log_of(root / f"{loss}_two")
+    assert len(one) == len(two) == 2
+    assert [line["loss"] for line in two] == pytest.approx([line["loss"] for line in one], rel=1e-5)
+    trained, start = model_tensors(root / f"{loss}_one" / "model"), model_tensors(model)
+    assert_same_weights(model_tensors(root / f"{loss}_two" / "model"), trained)
+    assert [k for k in trained if not torch.equal(trained[k], start[k])], "training moved no weight"

@@ -1,5 +1,6 @@
-"""SCALe through TRL's fused LM head: the same loss and gradients as through full logits, and ``ce``
-equal to TRL's own SFT loss, for each tiny family."""
+"""SCALe through TRL's fused LM head: the same loss and gradients as through full logits, ``ce`` and ``dft``
+equal to TRL's own SFT losses (``loss_type`` nll and dft), and ``sample`` to a hand computation, for each tiny
+family."""
 
 import pytest
 import torch
@@ -26,7 +27,7 @@ def make_trainer(model_dir, items, tmp_path, loss, per_token="fused"):
     dataset = runs.conversation_dataset([r for r, _ in items], runs.load_images(items), training_messages)
     collator = SegmentCollator(processor=processor, assistant_only_loss=True,
                                chat_template=training_chat_template(processor))
-    weights = {"scale": ({"start": 2.0, "end": 1.0}, 1.0), "fixed": (1.0, 1.0), "ce": (1.0, 1.0)}[loss]
+    weights = {"scale": ({"start": 2.0, "end": 1.0}, 1.0)}.get(loss, (1.0, 1.0))
     args = sft_config(tmp_path, {"max_steps": 1, "per_device_train_batch_size": 2, "disable_tqdm": True}, 0,
                       loss=loss, w_think=WeightSchedule.from_config(weights[0]),
                       w_answer=WeightSchedule.from_config(weights[1]))
@@ -58,7 +59,7 @@ def accumulate(trainer, batches):
     return total, grads
 
 
-@pytest.mark.parametrize("loss", ["ce", "scale", "fixed"])
+@pytest.mark.parametrize("loss", ["ce", "scale", "fixed", "sample", "dft"])
 @pytest.mark.parametrize("family", FAMILIES)
 def test_the_fused_head_gives_the_full_logit_loss_and_gradients_with_accumulation(
     tiny_models, synthetic_dir, tmp_path, family, loss
@@ -81,26 +82,69 @@ def test_the_fused_head_gives_the_full_logit_loss_and_gradients_with_accumulatio
         assert error <= GRAD_REL * expected.abs().max().item() + GRAD_ATOL, (name, error)
 
 
+@pytest.mark.parametrize("micro_batches", [1, 2])
+@pytest.mark.parametrize("loss, loss_type", [("ce", "nll"), ("dft", "dft")])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_ce_equals_trls_own_sft_loss_on_the_same_batch(tiny_models, synthetic_dir, tmp_path, family):
+def test_ce_and_dft_equal_trls_own_sft_losses_on_the_same_batches(tiny_models, synthetic_dir, tmp_path, family,
+                                                                   loss, loss_type, micro_batches):
+    """Loss and gradients of one global batch of 4 samples, whole or in two accumulated micro-batches, against
+    ``SFTTrainer.compute_loss`` with TRL's ``loss_type`` and the global batch's token count."""
     from trl import SFTTrainer
     from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
     from scale.data.records import read_items
 
-    items = read_items(synthetic_dir / "iconqa" / "train.jsonl")[:2]
-    trainer, collator = make_trainer(tiny_models[family], items, tmp_path, "ce")
-    ours = collator(examples(items))
-    trainer.get_batch_samples(iter([dict(ours)]), 1, torch.device("cpu"))
+    items = read_items(synthetic_dir / "iconqa" / "train.jsonl")[:4]
+    trainer, collator = make_trainer(tiny_models[family], items, tmp_path, loss)
+    data = examples(items)
+    size = len(data) // micro_batches
+    ours = [collator(data[i:i + size]) for i in range(0, len(data), size)]
+    found, found_grads = accumulate(trainer, ours)
     tokens = trainer._global_counts[0]
     trl_collator = DataCollatorForVisionLanguageModeling(
         processor=collator.processor, assistant_only_loss=True, chat_template=collator.chat_template)
-    theirs = trl_collator(examples(items))
-    assert torch.equal(theirs["labels"], ours["labels"])
+    theirs = [trl_collator(data[i:i + size]) for i in range(0, len(data), size)]
+    assert all(torch.equal(a["labels"], b["labels"]) for a, b in zip(theirs, ours))
+    trainer.args.loss_type = loss_type
+    trainer.model.zero_grad(set_to_none=True)
+    expected = 0.0
+    for batch in theirs:
+        part = SFTTrainer.compute_loss(trainer, trainer.model, dict(batch), num_items_in_batch=tokens)
+        part.backward()
+        expected += part.item()
+    assert found > 0 and found == pytest.approx(expected, rel=1e-6)
+    for name, parameter in trainer.model.named_parameters():
+        if parameter.grad is not None:
+            error = (found_grads[name] - parameter.grad).abs().max().item()
+            assert error <= 1e-6 * parameter.grad.abs().max().item() + GRAD_ATOL, (name, error)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_sample_loss_is_each_samples_own_token_mean_averaged_over_samples(tiny_models, synthetic_dir, tmp_path,
+                                                                              family):
+    """On samples of unequal lengths, by hand: each sample alone through the model, its labelled tokens' mean
+    cross-entropy, then the mean of those over samples (no padding, no batch-wide token count)."""
+    import torch.nn.functional as F
+
+    from scale.data.records import read_items
+
+    # one dataset's traces share a length; the two datasets' differ
+    items = read_items(synthetic_dir / "scienceqa" / "train.jsonl")[:2] + read_items(
+        synthetic_dir / "iconqa" / "train.jsonl")[:1]
+    trainer, collator = make_trainer(tiny_models[family], items, tmp_path, "sample")
+    data = examples(items)
+    batch = collator(data)
+    lengths = (batch["labels"] != -100).sum(dim=1)
+    assert len(set(lengths.tolist())) > 1, "the samples must differ in length"
+    trainer.model.eval()
     with torch.no_grad():
-        expected = SFTTrainer.compute_loss(trainer, trainer.model, dict(theirs), num_items_in_batch=tokens)
-        found = trainer.compute_loss(trainer.model, dict(ours))
-    assert found.item() == pytest.approx(expected.item(), rel=1e-6)
+        found = trainer.compute_loss(trainer.model, dict(batch)).item()
+        means = []
+        for one in data:
+            alone = collator([one])
+            logits = trainer.model(**{k: v for k, v in alone.items() if k not in ("labels", "segments")}).logits
+            means.append(F.cross_entropy(logits[0, :-1].float(), alone["labels"][0, 1:], ignore_index=-100).item())
+    assert found == pytest.approx(sum(means) / len(means), rel=1e-5)
 
 
 def test_on_a_cpu_the_fused_head_projects_only_the_labelled_positions(tiny_models, monkeypatch):

@@ -50,7 +50,7 @@ EXPECTED = {
     "chance_level": lambda R, w, c: [layout.chance_file(R, w["dataset"])],
     "table": lambda R, w, c: [layout.table_file(R, w["table"], "csv"), layout.table_file(R, w["table"], "md")],
     "significance": lambda R, w, c: [layout.significance_file(R)],
-    "significance_table4": lambda R, w, c: [layout.significance_file(R, "table4")],
+    "table_significance_tests": lambda R, w, c: [layout.significance_file(R, w["table"])],
     "cost": lambda R, w, c: [layout.cost_file(R)],
     "figures": lambda R, w, c: [layout.figure_file(R, name) for name in FIGURES],
     "qualitative": lambda R, w, c: [layout.qualitative_file(R)],

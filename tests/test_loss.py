@@ -1,11 +1,12 @@
-"""scale.loss: vanilla token-mean CE and the SCALe loss, against hand values and a slow reference."""
+"""scale.loss: vanilla token-mean CE, the SCALe loss, per-sample means and DFT, against hand values and a slow
+reference."""
 
 import math
 
 import pytest
 import torch
 
-from scale.loss import scale_loss, segment_means, token_ce, vanilla_ce
+from scale.loss import dft_from_token_ce, sample_mean_from_token_ce, scale_loss, segment_means, token_ce, vanilla_ce
 from scale.segments import Segment
 
 I, T, A = int(Segment.IGNORE), int(Segment.THINK), int(Segment.ANSWER)
@@ -54,6 +55,35 @@ def test_token_ce_reproduces_the_constructed_values():
     assert mask.sum() == 7
     assert ce[0, :5].tolist() == pytest.approx([1.0, 1.0, 1.0, 3.0, 2.0])
     assert ce[1, :2].tolist() == pytest.approx([0.5, 1.5])
+
+
+def test_the_sample_loss_is_the_mean_over_samples_of_each_samples_token_mean():
+    ce, mask = token_ce(LOGITS, LABELS)
+    # sample 0: (1+1+1+3+2)/5 = 1.6; sample 1: (0.5+1.5)/2 = 1; sample 2 has no target and does not count
+    assert sample_mean_from_token_ce(ce, mask).item() == pytest.approx((1.6 + 1.0) / 2)
+    # with the global batch's sample count (here 4: two more samples in another micro-batch) it divides by that
+    assert sample_mean_from_token_ce(ce, mask, torch.tensor(4)).item() == pytest.approx((1.6 + 1.0) / 4)
+    empty = LOGITS[2:].clone().requires_grad_(True)
+    zero = sample_mean_from_token_ce(*token_ce(empty, LABELS[2:]))
+    zero.backward()
+    assert zero.item() == 0.0 and empty.grad is not None
+
+
+def test_dft_weights_each_tokens_ce_by_its_probability_without_differentiating_through_it():
+    ces = [1.0, 1.0, 1.0, 3.0, 2.0, 0.5, 1.5]
+    logits = LOGITS.clone().requires_grad_(True)
+    ce, mask = token_ce(logits, LABELS)
+    loss = dft_from_token_ce(ce, mask)
+    assert loss.item() == pytest.approx(sum(c * math.exp(-c) for c in ces) / 7)
+    loss.backward()
+    # the gradient: the token mean's, each token's scaled by its probability e^-ce, a constant (from the hand values)
+    expected = LOGITS.clone().requires_grad_(True)
+    ce2, _ = token_ce(expected, LABELS)
+    weights = torch.zeros_like(ce2)
+    weights[0, :5] = torch.tensor([math.exp(-c) for c in ces[:5]], dtype=weights.dtype)
+    weights[1, :2] = torch.tensor([math.exp(-c) for c in ces[5:]], dtype=weights.dtype)
+    (ce2 * weights).sum().div(7).backward()
+    assert torch.allclose(logits.grad, expected.grad)
 
 
 def test_vanilla_ce_is_the_mean_over_all_target_tokens_of_the_batch():

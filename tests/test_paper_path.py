@@ -144,6 +144,8 @@ BAD_SETTINGS = [
     (("variants", "sft_fw", "w_think"), float("nan"), "variants/sft_fw/w_think.*finite"),
     (("variants", "sft_fw", "w_think"), {"start": 2.0, "end": 1.0}, "variants/sft_fw/w_think: the fixed-weight loss"),
     (("grpo", "rewards", "w_format"), -1.0, "grpo/rewards/w_format"),
+    (("variants", "dft_sft", "w_think"), 2.0, "variants/dft_sft/w_think: loss 'dft' has no segments"),
+    (("variants", "sample_sft", "loss"), "samples", "variants/sample_sft/loss"),
 ]
 
 

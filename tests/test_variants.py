@@ -45,15 +45,21 @@ def test_merging_overrides_key_by_key_and_drops_on_none():
 
 
 def test_the_report_reads_its_comparisons_claims_labels_and_colours_from_the_registry():
+    from scale.report import TABLES
     from scale.report.claims import BEYOND, CLAIMS
     from scale.report.figures import COLOURS, LABELS
-    from scale.report.significance import COMPARISONS
 
     compared = [(v.baseline, v.name) for v in REGISTRY if v.baseline]
     assert compared == [("sft", "scale_sft"), ("grpo", "scale_grpo"), ("scale_sft", "auto_sft"),
-                        ("scale_grpo", "auto_grpo")]
-    assert list(COMPARISONS.values()) == compared
-    # the paper's claims on the paper's variants; the online-weighted pair is tested apart (Table 4)
+                        ("scale_grpo", "auto_grpo"), ("sft", "sample_sft"), ("sft", "dft_sft")]
+    # each registry baseline is a paired test beside some table; Table 5 adds each loss against SCALe-SFT
+    tested = {name: variants.pair(name) for spec in TABLES.values() for name in spec.get("significance", [])}
+    assert set(compared) < set(tested.values())
+    assert tested["dft_sft_vs_scale_sft"] == ("scale_sft", "dft_sft") and tested["scale_sft_vs_sft"] == compared[0]
+    for bad in ("dft_sft_vs_sft2", "dft_sft", "sft_versus_base"):
+        with pytest.raises(variants.UnknownVariant, match="<treatment>_vs_<baseline>"):
+            variants.pair(bad)
+    # the paper's claims on the paper's variants; the others are tested apart (Tables 4 and 5)
     assert {(b, t) for _, b, t, _ in CLAIMS.values()} == {("base", "sft"), *compared[:2]}
     assert {(b, t) for _, b, t, _ in BEYOND.values()} == set(compared[2:])
     assert {(o, s) for o, *_, s in CLAIMS.values()} == {("correct", +1), ("invalid", -1)}

@@ -58,28 +58,31 @@ def test_paper_dry_run_plans_exactly_the_grid_of_the_config():
         "score": len(models) * len(datasets) + (sft_runs + grpo_runs) * per_row,
         "token_stats": len(datasets),  # the think/answer imbalance, with the first model's tokenizer
         "chance_level": len(datasets),
-        "table": 4,  # Table 4 too: the paper config's Qwen2.5-VL row runs the online-weighted pair
+        # Tables 4 and 5 too: the paper config's Qwen2.5-VL row runs the online-weighted pair and the other losses
+        "table": 5,
         **REPORT_JOBS,
-        "significance_table4": 1,
+        "table_significance_tests": 2,
         "all": 1,
     }
     result = snakemake("-n", "--configfile", "configs/paper.yaml")
     assert job_counts(result.stdout) == expected
 
 
-def test_table1_plans_no_online_weighted_run_and_table4_plans_them_for_the_adaptive_rows_only():
-    """Table 4's runs are apart: the default's results/table1.csv needs none of them (its time does not grow);
-    results/table4.csv trains the online-weighted pair, and what it is tested against, for the adaptive models."""
+@pytest.mark.parametrize("table, flag", [("table4", "adaptive"), ("table5", "alternatives")])
+def test_table1_plans_no_run_beyond_the_paper_and_tables_4_and_5_plan_theirs_for_their_rows_only(table, flag):
+    """Tables 4 and 5's runs are apart: the default's results/table1.csv needs none of them (its time does not
+    grow); each of those tables trains its variants, and what they are tested against, for its flag's models."""
     table1 = planned_jobs(snakemake("-n", "results/table1.csv").stdout)
-    assert table1 and not [w for _, w in table1 if "auto_" in w]
+    beyond = set(TABLES[table]["variants"]) - set(TABLES["table1"]["variants"])
+    assert table1 and beyond and not [w for _, w in table1 for v in beyond if f"variant={v}" in w]
     config = load_config(REPO / "configs" / "paper.yaml")
-    table4 = planned_jobs(snakemake("-n", "results/paper/table4.csv", "--configfile", "configs/paper.yaml").stdout)
-    trained = {(m.group(1), m.group(2)) for rule, w in table4 if rule in ("train_sft", "train_grpo")
+    plan = planned_jobs(snakemake("-n", f"results/paper/{table}.csv", "--configfile", "configs/paper.yaml").stdout)
+    trained = {(m.group(1), m.group(2)) for rule, w in plan if rule in ("train_sft", "train_grpo")
                for m in [re.search(r"model=([^,]+), dataset=\w+, \w+_variant=(\w+)", w)]}
-    adaptive = [m for m, spec in config["models"].items() if spec.get("adaptive")]
-    assert adaptive == ["qwen2.5_vl_3b"]
-    assert trained == {(m, v) for m in adaptive for v in TABLES["table4"]["variants"]}
-    assert any(rule == "significance_table4" for rule, _ in table4)
+    flagged = [m for m, spec in config["models"].items() if spec.get(flag)]
+    assert flagged == ["qwen2.5_vl_3b"]
+    assert trained == {(m, v) for m in flagged for v in TABLES[table]["variants"]}
+    assert ("table_significance_tests", f"table={table}") in plan
 
 
 def test_a_bad_config_key_fails_validation_naming_the_key(tmp_path):

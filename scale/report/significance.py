@@ -1,5 +1,6 @@
-"""Is SCALe's gain real? Paired tests per table row: SCALe-SFT vs SFT, SCALe-GRPO vs GRPO, and beyond the paper
-the online-weighted pair against SCALe's hand schedule (each variant's registry baseline).
+"""Is SCALe's gain real? Paired tests per table row, those the table names (``scale.report.TABLES``): SCALe-SFT
+vs SFT and SCALe-GRPO vs GRPO (Table 1), beyond the paper the online-weighted pair against SCALe's hand schedule
+(Table 4) and the other SFT losses against SFT and against SCALe-SFT (Table 5).
 
 Predictions of two variants are paired by (seed, test id); with several seeds
 the pairs are pooled. McNemar's exact test on the discordant pairs, and the
@@ -17,12 +18,13 @@ import pandas as pd
 from scale.eval.predictions import read_predictions
 from scale.eval.score import paired_comparison
 from scale.layout import parse_eval_path
-from scale.variants import comparisons
+from scale.report import TABLES
+from scale.variants import pair
 
-COMPARISONS = comparisons()  # scale_sft_vs_sft, scale_grpo_vs_grpo, auto_sft_vs_scale_sft, auto_grpo_vs_scale_grpo
 
-
-def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 1000, seed: int = 0,
+                       table: str = "table1") -> pd.DataFrame:
+    """One row per (model, dataset, comparison of ``table``) whose two variants both have predictions."""
     by_cell: dict[tuple, list[dict]] = defaultdict(list)
     for path in prediction_files:
         cell = parse_eval_path(path)
@@ -30,7 +32,8 @@ def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 
         by_cell[(cell["model"], cell["dataset"], cell["variant"])].extend(rows)
     results = []
     for model, dataset in sorted({(m, d) for m, d, _ in by_cell}):
-        for name, (baseline, treatment) in COMPARISONS.items():
+        for name in TABLES[table]["significance"]:
+            baseline, treatment = pair(name)
             a, b = by_cell.get((model, dataset, baseline)), by_cell.get((model, dataset, treatment))
             if not a or not b:
                 continue
@@ -43,8 +46,8 @@ def significance_table(prediction_files: Iterable[str | Path], bootstrap: int = 
     return pd.DataFrame(results)
 
 
-def write_significance(prediction_files, out_csv, bootstrap: int = 1000) -> pd.DataFrame:
-    frame = significance_table(prediction_files, bootstrap)
+def write_significance(prediction_files, out_csv, bootstrap: int = 1000, table: str = "table1") -> pd.DataFrame:
+    frame = significance_table(prediction_files, bootstrap, table=table)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_csv, index=False, float_format="%.6g")
     return frame

@@ -1,10 +1,12 @@
-"""Tables 1–4 from ``metrics.json`` files, the first three beside the paper's reported values.
+"""Tables 1–5 from ``metrics.json`` files, the first three beside the paper's reported values.
 
 Table 1: accuracy (%) of base, sft, scale_sft, grpo, scale_grpo.
 Table 2: invalid-output rate (%) of sft, scale_sft, grpo, scale_grpo.
 Table 3: the fixed-weight ablation, accuracy of sft, sft_fw, scale_sft, grpo_fw, scale_grpo.
 Table 4 (beyond the paper): accuracy and invalid-output rate of sft, scale_sft, auto_sft, grpo, scale_grpo,
 auto_grpo, with the online-weighted pair tested against SCALe's hand schedule.
+Table 5 (beyond the paper): accuracy and invalid-output rate of sft, sample_sft, dft_sft, sft_fw, scale_sft,
+auto_sft, each tested against SFT and against SCALe-SFT (in its CSV too).
 
 Accuracy tables carry ``chance_uniform`` and ``chance_majority`` per dataset
 when ``data/{dataset}/chance.json`` files are given: what guessing scores, the
@@ -138,12 +140,29 @@ def markdown(frame: pd.DataFrame, table: str, significance: pd.DataFrame | None 
     return "\n".join(lines) + "\n"
 
 
+def with_significance(table_frame: pd.DataFrame, table: str, significance: pd.DataFrame | None) -> pd.DataFrame:
+    """Adds ``{comparison}_difference`` (points) and ``{comparison}_p`` (McNemar) for each paired test the table
+    names; empty where a row has no such test."""
+    out = table_frame.copy()
+    names = TABLES[table].get("significance", [])
+    if significance is None or significance.empty or not names:
+        return out
+    tests = significance.set_index(["model", "dataset", "comparison"])
+    for name in names:
+        for column, source in (("difference", "difference"), ("p", "mcnemar_p")):
+            out[f"{name}_{column}"] = [tests[source].get((m, d, name)) for m, d in zip(out["model"], out["dataset"])]
+            out[f"{name}_{column}"] = pd.to_numeric(out[f"{name}_{column}"], errors="coerce")
+    return out
+
+
 def write_table(metrics_paths, table: str, csv_path, md_path, significance_csv=None, chance_paths=()) -> pd.DataFrame:
     frame = with_paper(build_table(collect_metrics(metrics_paths), table), table)
     if chance_paths and TABLES[table]["metric"] == "accuracy":
         frame = with_chance(frame, chance_paths)
+    significance = pd.read_csv(significance_csv) if significance_csv else None
+    if TABLES[table].get("tests_in_csv"):  # Tables 1-4 keep the columns they have always had
+        frame = with_significance(frame, table, significance)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(csv_path, index=False, float_format="%.4f")
-    significance = pd.read_csv(significance_csv) if significance_csv else None
     Path(md_path).write_text(markdown(frame, table, significance))
     return frame

@@ -1,11 +1,12 @@
-"""SFT with a loss chosen by ``ScaleSFTConfig``: ``ce`` (vanilla), ``scale`` (SCALe), ``fixed`` (FW ablation).
+"""SFT with a loss chosen by ``ScaleSFTConfig``: ``ce`` (vanilla), ``scale`` (SCALe), ``fixed`` (FW ablation),
+``sample`` (per-sample means) or ``dft`` (Dynamic Fine-Tuning).
 
 The library part of SFT, for anyone's TRL training: ``ScaleSFTConfig`` is TRL's ``SFTConfig`` with the loss
 settings, ``ScaleSFTTrainer`` TRL's ``SFTTrainer`` with one method overridden,
 ``compute_loss``; TRL keeps the VLM collation (plus segments, see
 ``scale.train.collate``), the loop, checkpointing and logging. All three
 losses are normalised over the *global* batch (every accumulated micro-batch,
-every process): ``ce`` by its target tokens, ``scale``/``fixed`` by its samples,
+every process): ``ce``/``dft`` by its target tokens, ``scale``/``fixed``/``sample`` by its samples,
 so gradient accumulation and data parallelism keep the loss's meaning.
 
 Per-token cross-entropy comes from TRL's fused LM head, the call TRL's own loss
@@ -32,6 +33,8 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from scale.loss import (
+    dft_from_token_ce,
+    sample_mean_from_token_ce,
     scale_loss_from_token_ce,
     segment_means_from_token_ce,
     segment_sums,
@@ -63,6 +66,10 @@ def per_token_ce(model, inputs: dict, per_token="fused"):
         raise RuntimeError(f"{type(model).__name__} returned no fused log-probabilities: TRL's fused LM head is "
                            "not on this model (use per_token='full_logits' to train with full logits)")
     return F.pad(-log_probs.float(), (0, 1)), F.pad(outputs.label_mask, (0, 1), value=False), outputs
+
+
+def _at_least_one(count: torch.Tensor | None) -> torch.Tensor | None:
+    return count.clamp(min=1) if count is not None else None
 
 
 class NoTargetTokensError(RuntimeError):
@@ -124,7 +131,8 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         if self.weighting is not None:
             self.add_callback(_WeightingStep(self))
         self.loss_is_scaled_for_ga = True  # compute_loss divides by global counts itself
-        self._global_counts: tuple[torch.Tensor, torch.Tensor] | None = None
+        # the global batch's target tokens, samples with a think or answer target, samples with any target
+        self._global_counts: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         # summed over every process, carried across a resume (scale.train.checkpoints.ExactResume):
         # tokens the model read (prompt and image tokens too), and the labelled tokens it trained on
         self.run_counts = {"train_tokens": 0, "target_tokens": 0}
@@ -161,22 +169,21 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         """Also count target tokens and target-bearing samples over the whole global batch."""
         batch_samples, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
-        tokens = torch.zeros((), dtype=torch.long, device=device)
-        samples = torch.zeros((), dtype=torch.long, device=device)
+        counts = torch.zeros(3, dtype=torch.long, device=device)  # tokens, segment samples, labelled samples
         for batch in batch_samples:
             targets = batch["labels"][:, 1:] != -100
             in_segment = batch["segments"][:, 1:] != int(Segment.IGNORE)
-            tokens += targets.sum().to(device)
-            samples += (targets & in_segment).any(dim=1).sum().to(device)
+            counts += torch.stack([targets.sum(), (targets & in_segment).any(dim=1).sum(),
+                                   targets.any(dim=1).sum()]).to(device)
         if self.args.world_size > 1:
-            tokens = self.accelerator.gather(tokens.reshape(1)).sum()
-            samples = self.accelerator.gather(samples.reshape(1)).sum()
+            counts = self.accelerator.gather(counts.reshape(1, 3)).sum(dim=0)
+        tokens, samples, labelled = counts.unbind()
         if int(tokens) == 0:
             raise NoTargetTokensError(
                 f"step {self.state.global_step + 1}: no response token carries a label in this global batch "
                 "(does the chat template mark assistant turns? were responses truncated?)"
             )
-        self._global_counts = (tokens, samples)
+        self._global_counts = (tokens, samples, labelled)
         self.run_counts["target_tokens"] += int(tokens)
         return batch_samples, num_items
 
@@ -189,10 +196,15 @@ class ScaleSFTTrainer(ExactResume, SFTTrainer):
         counts = self._global_counts if mode == "train" else None
         # DDP averages gradients over processes; global counts make that a sum, so scale back up
         world = self.accelerator.num_processes if counts is not None else 1
+        tokens, samples, labelled = counts if counts is not None else (None, None, None)
         if self.loss_name == "ce":
-            loss = vanilla_ce_from_token_ce(ce, target_mask, counts[0] if counts is not None else None) * world
+            loss = vanilla_ce_from_token_ce(ce, target_mask, tokens) * world
+        elif self.loss_name == "dft":
+            loss = dft_from_token_ce(ce, target_mask, tokens) * world
+        elif self.loss_name == "sample":
+            loss = sample_mean_from_token_ce(ce, target_mask, _at_least_one(labelled)) * world
         else:
-            samples = counts[1].clamp(min=1) if counts is not None else None
+            samples = _at_least_one(samples)
             loss = scale_loss_from_token_ce(ce, target_mask, segments, w_think, w_answer, samples) * world
         means = segment_means_from_token_ce(ce, target_mask, segments)
         if self.weighting is not None and mode == "train":
