@@ -138,7 +138,7 @@ def head_batch(vocab: int, targets: int, prompt: int = 256) -> dict:
 def head_step(trainer, variant: str, batch: dict, tokens, samples) -> None:
     from trl import SFTTrainer
 
-    trainer._global_counts = (tokens, samples)
+    trainer._global_counts = (tokens, samples, samples)  # tokens, samples with a segment, with any label
     inputs = dict(batch)
     if variant == "b":  # TRL's own loss: no segments
         inputs.pop("segments")

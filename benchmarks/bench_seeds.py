@@ -18,6 +18,7 @@ the several-seed tables.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,29 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         holds=["yes" if h else "no" for h in claims["holds"]],
     )
     return markdown(shown[["claim", "row", "n_pairs", "difference", "discordant", "p", "holds"]])
+
+
+def segment_curves(results: Path, seeds: list[int]) -> pd.DataFrame:
+    """Each SFT variant's think and answer CE (the token means its runs log, whatever loss trained them) at the
+    first log line and over the last five, averaged over seeds, per dataset: what each loss does to each
+    segment over training."""
+    rows = []
+    for log in sorted(results.glob("runs/*/*/*/seed*/train_log.jsonl")):
+        model, dataset, variant, seed = log.parts[-5:-1]
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        if int(seed.removeprefix("seed")) not in seeds or not lines or "think_ce" not in lines[0]:
+            continue
+        last = lines[-5:]
+        rows.append({"model": model, "dataset": dataset, "variant": variant,
+                     "think_first": lines[0]["think_ce"], "think_last": sum(x["think_ce"] for x in last) / len(last),
+                     "answer_first": lines[0]["answer_ce"],
+                     "answer_last": sum(x["answer_ce"] for x in last) / len(last)})
+    if not rows:
+        return pd.DataFrame()
+    order = {v.name: i for i, v in enumerate(REGISTRY)}
+    frame = pd.DataFrame(rows).groupby(["model", "dataset", "variant"], as_index=False).mean(numeric_only=True)
+    return frame.sort_values(["model", "dataset", "variant"], key=lambda c: c.map(order) if c.name == "variant"
+                             else c).round(3)
 
 
 def run_grid(results: Path, seeds: list[int], configfile: Path, cores: str, tables: list[str]) -> None:
@@ -108,6 +132,11 @@ def summarise(results: Path, seeds: list[int], config: dict, config_name: str = 
                       "discordant: baseline only / treatment only)", "",
                       markdown(shown[["model", "dataset", "comparison", "n_pairs", "difference", "discordant",
                                       "p"]]), ""]
+    curves = segment_curves(results, seeds)
+    if not curves.empty:
+        curves.to_csv(results / "segment_curves.csv", index=False)
+        parts += ["## Segment losses over training: think and answer CE (token means) at the first log line and "
+                  "over the last five, mean over seeds", "", markdown(curves), ""]
     by_qtype = accuracy_by_qtype(predictions)
     by_qtype.to_csv(results / "qtypes.csv", index=False)
     parts += ["## Accuracy (%) per question type, pooled over models and seeds", "",

@@ -40,7 +40,8 @@ def main() -> None:
         for repeat in range(args.repeats):
             for loss in (("ce", "scale") if repeat % 2 == 0 else ("scale", "ce")):
                 out = root / f"{loss}-{repeat}"
-                train_sft(model, train, out, loss=loss, w_think={"start": 2.0, "end": 1.0},
+                weights = {"w_think": {"start": 2.0, "end": 1.0}} if loss == "scale" else {}  # ce takes none
+                train_sft(model, train, out, loss=loss, **weights,
                           training=dict(max_steps=args.steps, per_device_train_batch_size=8, logging_steps=5,
                                         save_steps=10_000, max_length=1024, disable_tqdm=True))
                 rates[loss].append(steps_per_second(out))

@@ -186,6 +186,38 @@ def test_table4_gives_accuracy_and_invalid_rate_per_cell_with_its_own_paired_tes
         write_table(paths[:-2], "table4", tmp_path / "x.csv", tmp_path / "x.md")
 
 
+def test_table5_tests_each_loss_against_sft_and_scale_sft_and_writes_the_tests_in_its_csv(tmp_path):
+    """Table 5's paired tests come from its own list (each variant against SFT and against SCALe-SFT, not the
+    registry's single baseline), pooled over seeds, and stand in its CSV with p to 3 significant digits."""
+    from scale.report import TABLES
+
+    right = {"sft": {0, 1}, "sample_sft": {0, 1, 2}, "dft_sft": set(), "sft_fw": {0, 1, 2, 3},
+             "scale_sft": {0, 1, 2, 3}, "auto_sft": {0, 1, 2, 3, 4}}
+    files, metrics = [], []
+    for seed in (0, 1):
+        for variant, correct in right.items():
+            files.append(predictions_file(tmp_path, "m", "d", variant, seed, correct))
+            metrics.append(write_metrics(tmp_path, "m", "d", variant, seed, 10.0 * len(correct),
+                                         100.0 if variant == "dft_sft" else 0.0))
+    frame = write_significance(files, tmp_path / "sig5.csv", bootstrap=200, table="table5")
+    assert sorted(frame["comparison"]) == sorted(TABLES["table5"]["significance"])
+    assert {"dft_sft_vs_sft", "dft_sft_vs_scale_sft", "scale_sft_vs_sft"} <= set(frame["comparison"])
+    dft = frame.set_index("comparison").loc["dft_sft_vs_scale_sft"]
+    # 20 pooled pairs: SCALe-SFT alone right on 8, DFT alone on none: McNemar p = 2 * (1/2)^8
+    assert (dft["n_pairs"], dft["only_baseline_correct"], dft["only_treatment_correct"]) == (20, 8, 0)
+    assert dft["mcnemar_p"] == pytest.approx(2 * 0.5 ** 8)
+    table = write_table(metrics, "table5", tmp_path / "t5.csv", tmp_path / "t5.md", tmp_path / "sig5.csv")
+    assert table.loc[0, "dft_sft_vs_scale_sft_difference"] == pytest.approx(-40.0)
+    written = pd.read_csv(tmp_path / "t5.csv")
+    assert written.loc[0, "dft_sft_vs_scale_sft_p"] == pytest.approx(0.00781, rel=1e-3)  # 3 digits, not 0.0078
+    assert written.loc[0, "dft_sft_invalid"] == 100.0
+    assert "scale_sft_vs_sft_p" in written
+    others = [write_metrics(tmp_path, "m", "d", "base", None, 5.0)] + [
+        write_metrics(tmp_path, "m", "d", v, seed, 1.0) for v in ("grpo", "scale_grpo") for seed in (0, 1)]
+    write_table(metrics + others, "table1", tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "sig5.csv")
+    assert not [c for c in pd.read_csv(tmp_path / "t1.csv").columns if "_vs_" in c]  # Tables 1-4 keep theirs
+
+
 def test_the_weight_figure_draws_the_online_weights_beside_the_cosine(tmp_path):
     logs = []
     for variant, weights in (("scale_sft", [2 - s / 10 for s in range(1, 11)]),

@@ -120,15 +120,15 @@ def test_logged_w_think_follows_the_cosine_over_the_real_total_steps(tiny_models
     assert lines[0]["w_think"] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("loss", ["ce", "scale"])
+@pytest.mark.parametrize("loss", ["ce", "scale", "sample", "dft"])
 def test_two_accumulated_batches_of_two_equal_one_batch_of_four(tiny_models, four_samples, tmp_path, loss):
     from safetensors.torch import load_file
 
     settings = dict(FAST, max_steps=1, optim="sgd", learning_rate=1.0, max_grad_norm=0.0, lr_scheduler_type="constant")
     weights = {}
+    segment_weights = {"w_think": {"start": 2.0, "end": 1.0}} if loss == "scale" else {}
     for name, batch, accumulation in (("one", 4, 1), ("two", 2, 2)):
-        train_sft(tiny_models["llava_next"], four_samples, tmp_path / name, loss=loss,
-                  w_think={"start": 2.0, "end": 1.0},
+        train_sft(tiny_models["llava_next"], four_samples, tmp_path / name, loss=loss, **segment_weights,
                   training=dict(settings, per_device_train_batch_size=batch, gradient_accumulation_steps=accumulation))
         weights[name] = load_file(tmp_path / name / "model" / "model.safetensors")
     initial = load_file(tiny_models["llava_next"] / "model.safetensors")

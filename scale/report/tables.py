@@ -163,6 +163,9 @@ def write_table(metrics_paths, table: str, csv_path, md_path, significance_csv=N
     if TABLES[table].get("tests_in_csv"):  # Tables 1-4 keep the columns they have always had
         frame = with_significance(frame, table, significance)
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(csv_path, index=False, float_format="%.4f")
+    shown = frame.copy()
+    for column in [c for c in shown.columns if c.endswith("_p")]:  # p-values to 3 significant digits, not 4 places
+        shown[column] = [None if pd.isna(v) else f"{v:.3g}" for v in shown[column]]
+    shown.to_csv(csv_path, index=False, float_format="%.4f")
     Path(md_path).write_text(markdown(frame, table, significance))
     return frame
