@@ -28,7 +28,7 @@ KINDS = [
     ("CI-config grid", r"test_workflow\.py::test_ci_config_runs"),
     ("SLURM", r"test_slurm\.py::test_(a_request|the_cpu_profile)"),
     ("real model (SmolLM2)", r"test_real_model\.py::test_(the_converted|every_variant|the_scale_loss|the_real_model)"),
-    ("DeepSpeed ZeRO-2", r"test_deepspeed\.py::test_(a_zero2|two_processes)"),
+    ("DeepSpeed ZeRO-2", r"test_deepspeed\.py::test_"),
     ("env files resolve", r"test_envs\.py::test_every_env_file"),
     ("real vocabularies' stand-ins", r"test_vocabularies\.py::test_stand_ins_carry"),
     ("unit tests", r"."),
