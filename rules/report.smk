@@ -40,9 +40,9 @@ rule significance:
         "../envs/report.yaml"
     params:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
-        table="",
+        table="table1",
     shell:
-        "scale significance --predictions {input.predictions} --bootstrap {params.bootstrap} {params.table} "
+        "scale significance --table {params.table} --predictions {input.predictions} --bootstrap {params.bootstrap} "
         "--out {output} > {log} 2>&1"
 
 
@@ -63,7 +63,7 @@ use rule significance as table_significance_tests with:
         table=one_of(TESTED_BEYOND_TABLE1),
     params:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
-        table="--table {table}",
+        table="{table}",
 
 
 rule cost:

@@ -84,7 +84,8 @@ def train_timings(config: dict) -> list[str]:
 
 def comparison_predictions(config: dict, table: str = "table1") -> list[str]:
     """Predictions of every trained cell that the paired tests beside ``table`` compare (its ``significance``:
-    Table 1's are the paper's, Table 4's the online-weighted pair against SCALe's), on the table's rows."""
+    Table 1's are the paper's, Table 4's the online-weighted pair against SCALe's, Table 5's each SFT loss against
+    SFT and SCALe-SFT), on the table's rows."""
     compared = {variant for name in TABLES[table].get("significance", []) for variant in pair(name)}
     on_rows = set(table_rows(config, table))
     results = config["results_dir"]

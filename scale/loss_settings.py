@@ -95,7 +95,7 @@ class LossSettings:
                 if (schedule.start, schedule.end) != (1.0, 1.0):
                     raise LossSettingError(key, f"loss {self.loss!r} has no segments to weigh, so {key} must stay "
                                                 f"1.0, got {getattr(self, key)!r}; segment weights need loss: "
-                                                f"scale or fixed")
+                                                f"{' or '.join(SEGMENTED)}")
 
     @property
     def think_schedule(self) -> WeightSchedule:

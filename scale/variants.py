@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from scale.loss_settings import LOSSES  # noqa: F401 (the registry names the losses too)
+from scale.loss_settings import LOSSES, SEGMENTED  # noqa: F401 (the registry names the losses too)
 
 STAGES = ("base", "sft", "grpo")
 
@@ -128,7 +128,7 @@ def pair(comparison: str) -> tuple[str, str]:
 
 def weighted() -> tuple[str, ...]:
     """The SFT variants whose loss weights segments, so whose runs log ``w_think`` and ``w_answer``."""
-    return tuple(name for name in SFT_VARIANTS if BY_NAME[name].defaults.get("loss") in ("scale", "fixed"))
+    return tuple(name for name in SFT_VARIANTS if BY_NAME[name].defaults.get("loss") in SEGMENTED)
 
 
 def described(stage: str) -> str:

@@ -149,9 +149,9 @@ def with_significance(table_frame: pd.DataFrame, table: str, significance: pd.Da
         return out
     tests = significance.set_index(["model", "dataset", "comparison"])
     for name in names:
+        rows = pd.MultiIndex.from_arrays([out["model"], out["dataset"], [name] * len(out)])
         for column, source in (("difference", "difference"), ("p", "mcnemar_p")):
-            out[f"{name}_{column}"] = [tests[source].get((m, d, name)) for m, d in zip(out["model"], out["dataset"])]
-            out[f"{name}_{column}"] = pd.to_numeric(out[f"{name}_{column}"], errors="coerce")
+            out[f"{name}_{column}"] = tests[source].reindex(rows).to_numpy(dtype=float)
     return out
 
 
