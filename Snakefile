@@ -1,4 +1,4 @@
-# SCALe-SFT replication: the paper's Tables 1-3, our Table 4 and the figures, from file dependencies.
+# SCALe-SFT replication: the paper's Tables 1-3, our Tables 4 and 5 and the figures, from file dependencies.
 # Run the embedded default with `snakemake --cores all results/table1.csv`.
 from snakemake.utils import min_version
 

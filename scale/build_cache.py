@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from scale.numerics import PINS
+
 ENVIRONMENT = "SCALE_BUILD_CACHE"
 # what computes a build, besides this package's own source
 LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "tokenizers", "safetensors", "numpy", "pillow")
@@ -40,9 +42,17 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def numeric_path() -> dict[str, str | None]:
+    """The variables that choose the libraries' CPU code path (``scale.numerics``) as this process has them: a
+    build made on another path has other bits, so it is another entry, never a copy of this one."""
+    return {name: os.environ.get(name) for name in sorted({n for pin in PINS.values() for n in pin})}
+
+
 def cache_key(kind: str, settings: Mapping[str, Any]) -> str:
-    """The entry's name: ``kind`` and a digest of the settings (as JSON) with ``code_version()``."""
-    text = json.dumps({"kind": kind, "settings": settings, "code": code_version()}, sort_keys=True, default=str)
+    """The entry's name: ``kind`` and a digest of the settings (as JSON) with ``code_version()`` and the numeric
+    code path (``numeric_path()``)."""
+    text = json.dumps({"kind": kind, "settings": settings, "code": code_version(), "numerics": numeric_path()},
+                      sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
 
 

@@ -6,6 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from scale import numerics
+
+# Each test process computes as a workflow job does, before anything imports torch: one thread, and the job's
+# numeric code path (scale.numerics). Two pytest-xdist workers on two cores with torch's default of a thread a
+# core ran four OpenMP threads on two cores, spinning while they waited for each other: the unit tests took
+# 4.7 times as long, 6 times the CPU (benchmarks in docs/benchmarks.md). Jobs the tests start inherit both, and
+# a stand-in a test builds is then the stand-in a rehearsal's job builds (one build-cache entry, built once).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+for name, value in numerics.pinned_environment(numerics.DEFAULT)[0].items():
+    os.environ.setdefault(name, value)
+
 FAMILIES = ("qwen2_5_vl", "gemma3", "llava_next")
 FORMAT_AND_LINT = ("test_lint_reports_nothing", "test_ruff_check_passes", "test_snakefmt_check_passes")
 

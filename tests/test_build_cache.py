@@ -46,6 +46,20 @@ def test_a_change_to_the_code_is_another_build(monkeypatch, tmp_path):
     assert len(calls) == 2
 
 
+def test_a_build_on_another_numeric_code_path_is_another_build(monkeypatch, tmp_path):
+    """A stand-in warmed up unpinned (or on another pin) has other bits: a pinned job must not copy it."""
+    monkeypatch.setenv(ENVIRONMENT, str(tmp_path / "cache"))
+    calls = []
+    for name, capability in (("a", "avx2"), ("b", "default"), ("c", "avx2")):
+        monkeypatch.setenv("ATEN_CPU_CAPABILITY", capability)
+        cached_build("model", {"seed": 0}, tmp_path / name, writer(calls))
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    cached_build("model", {"seed": 0}, tmp_path / "d", writer(calls))
+    assert len(calls) == 3  # avx2, default, unset: the second avx2 build is a copy of the first
+    assert (tmp_path / "c" / "weights.bin").read_bytes() == (tmp_path / "a" / "weights.bin").read_bytes()
+    assert (tmp_path / "b" / "weights.bin").read_bytes() != (tmp_path / "a" / "weights.bin").read_bytes()
+
+
 def test_a_build_that_fails_leaves_no_entry_to_reuse(monkeypatch, tmp_path):
     monkeypatch.setenv(ENVIRONMENT, str(tmp_path / "cache"))
 

@@ -37,23 +37,31 @@ def cell(root: Path, name: str) -> Path:
     return root / "eval" / name / "iconqa" / "sft" / "seed0" / "predictions.jsonl"
 
 
-@pytest.mark.parametrize("family", ["gemma3", "llava_next", "qwen2_5_vl stand-in"])
-def test_lmms_eval_gives_the_hf_backends_predictions_and_metrics(tiny_models, stand_in, test_file, tmp_path, family):
-    model = stand_in if family.endswith("stand-in") else tiny_models[family]
-    paths = {}
-    for backend in ("hf", "lmms_eval"):
-        paths[backend] = evaluate(model, test_file, cell(tmp_path / backend, "m"), backend=backend, **SETTINGS)
-        score_file(paths[backend], paths[backend].parent / "metrics.json", bootstrap=100)
-    assert paths["lmms_eval"].read_text() == paths["hf"].read_text()
-    assert (paths["lmms_eval"].parent / "metrics.json").read_text() == (paths["hf"].parent / "metrics.json").read_text()
-    samples = list((paths["lmms_eval"].parent / "lmms_eval" / "out").rglob("*samples_scale_iconqa.jsonl"))
-    assert len(samples) == 1  # lmms-eval itself ran our task and logged every record
+def assert_lmms_eval_is_the_hf_backend(hf: Path, lmms_eval: Path) -> None:
+    """The two backends' predictions of one cell, byte for byte, and their metrics; lmms-eval itself ran our task
+    and logged every record."""
+    for predictions in (hf, lmms_eval):
+        score_file(predictions, predictions.parent / "metrics.json", bootstrap=100)
+    assert lmms_eval.read_text() == hf.read_text()
+    assert (lmms_eval.parent / "metrics.json").read_text() == (hf.parent / "metrics.json").read_text()
+    samples = list((lmms_eval.parent / "lmms_eval" / "out").rglob("*samples_scale_iconqa.jsonl"))
+    assert len(samples) == 1
 
 
-def test_two_models_evaluated_at_once_never_mix_their_outputs(tiny_models, test_file, tmp_path):
-    expected = {name: evaluate(tiny_models[name], test_file, cell(tmp_path / "hf", name), backend="hf",
-                               **SETTINGS).read_text() for name in ("gemma3", "llava_next")}
-    assert expected["gemma3"] != expected["llava_next"]
+def test_lmms_eval_gives_the_hf_backends_predictions_and_metrics_on_a_real_vocabulary(stand_in, test_file, tmp_path):
+    """Qwen2.5-VL's hub-shaped stand-in (Qwen2's real vocabulary); the tiny Gemma 3 and LLaVA-NeXT, below."""
+    paths = {backend: evaluate(stand_in, test_file, cell(tmp_path / backend, "m"), backend=backend, **SETTINGS)
+             for backend in ("hf", "lmms_eval")}
+    assert_lmms_eval_is_the_hf_backend(paths["hf"], paths["lmms_eval"])
+
+
+def test_two_models_evaluated_at_once_never_mix_their_outputs_and_each_gives_the_hf_backends(
+    tiny_models, test_file, tmp_path
+):
+    names = ("gemma3", "llava_next")
+    expected = {name: evaluate(tiny_models[name], test_file, cell(tmp_path / "hf", name), backend="hf", **SETTINGS)
+                for name in names}
+    assert expected["gemma3"].read_text() != expected["llava_next"].read_text()
     errors = []
 
     def run(name):
@@ -62,17 +70,17 @@ def test_two_models_evaluated_at_once_never_mix_their_outputs(tiny_models, test_
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("gemma3", "llava_next")]
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors, errors
-    for name in ("gemma3", "llava_next"):
-        assert cell(tmp_path, name).read_text() == expected[name], name
+    for name in names:  # each family's own outputs and metrics, the hf backend's
+        assert_lmms_eval_is_the_hf_backend(expected[name], cell(tmp_path, name))
     # and in sequence, over the first cell's finished folder: it is emptied, never reused
     evaluate(tiny_models["llava_next"], test_file, cell(tmp_path, "gemma3"), backend="lmms_eval", **SETTINGS)
-    assert cell(tmp_path, "gemma3").read_text() == expected["llava_next"]
+    assert cell(tmp_path, "gemma3").read_text() == expected["llava_next"].read_text()
 
 
 def test_a_failing_lmms_eval_run_stops_with_its_reason(test_file, tmp_path):
