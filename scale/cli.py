@@ -243,6 +243,12 @@ def cmd_report(args) -> None:
     print(f"wrote {args.out}")
 
 
+def stand_in_option(sub: argparse.ArgumentParser, what: str) -> None:
+    """A download command's ``--stand-in``: the rehearsal's offline build instead of the download."""
+    sub.add_argument("--stand-in", type=_json, default=None,
+                     help=f"rehearsal: the JSON settings of {what} built offline instead (null: download)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from scale.config import EVAL_DEFAULTS
     from scale.report import TABLES
@@ -338,8 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "Download the Vision-R1-cold annotation files (run where the hub is reachable).")
     sub.add_argument("--repo-id", default="Osilly/Vision-R1-cold", help="hub dataset holding the annotations")
     sub.add_argument("--annotation-files", nargs="*", help="annotation file names (default: Vision-R1's two)")
-    sub.add_argument("--stand-in", type=_json, default=None,
-                     help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
+    stand_in_option(sub, "an offline fixture in the real format")
     sub.add_argument("--out", required=True, help="folder for the annotation files (the images go beside them)")
 
     sub = command("prepare-openr1", cmd_prepare_openr1,
@@ -353,8 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--repo-id", default="open-r1/OpenR1-Math-220k", help="hub dataset of the corpus")
     sub.add_argument("--name", default="default", help="the corpus's config: default, extended or all")
     sub.add_argument("--split", default="train", help="the split to save (the corpus has only train)")
-    sub.add_argument("--stand-in", type=_json, default=None,
-                     help="rehearsal: JSON settings of an offline fixture in the real format instead (null: download)")
+    stand_in_option(sub, "an offline fixture in the real format")
     sub.add_argument("--out", required=True, help="folder the corpus is saved in (save_to_disk)")
 
     sub = command("fetch-checkpoint", cmd_fetch_checkpoint,
@@ -362,8 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--checkpoint", required=True, help="hub id, e.g. Qwen/Qwen2.5-VL-3B-Instruct")
     sub.add_argument("--family", required=True, choices=list(FAMILIES),
                      help="the checkpoint's family (what a stand-in is built as)")
-    sub.add_argument("--stand-in", type=_json, default=None,
-                     help="rehearsal: a hub-shaped stand-in's JSON settings, {sizes, warmup} (null: download)")
+    stand_in_option(sub, "a hub-shaped stand-in, {sizes, warmup},")
     sub.add_argument("--out", required=True, help="folder for the checkpoint's files")
 
     sub = command("convert-checkpoint", cmd_convert_checkpoint,
@@ -378,8 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "Download a test split and save it to disk (login node), or write its fixture (rehearsal).")
     sub.add_argument("--dataset", required=True, choices=list(TEST_SETS), help="which test set")
     sub.add_argument("--spec", type=_json, required=True, help="JSON: source (hub id), name, split")
-    sub.add_argument("--stand-in", type=_json, default=None,
-                     help="rehearsal: JSON settings of a fixture in the real columns instead (null: download)")
+    stand_in_option(sub, "a fixture in the real columns")
     sub.add_argument("--out", required=True, help="folder for the saved split")
 
     sub = command("prepare-test", cmd_prepare_test, "Convert a paper test set (ScienceQA-IMG, IconQA) to records.")

@@ -53,6 +53,7 @@ def test_the_scale_loss_and_trainer_import_with_the_packages_own_dependencies_al
     site = site_with_only(allowed, tmp_path / "site")
     code = "import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in LIBRARY) + (
         "from scale.train.sft import ScaleSFTTrainer\n"
+        "from scale.train.grpo import ScaleGRPOTrainer\n"
         "import sys\n"
         "print(sorted({name.split('.')[0] for name in sys.modules}))\n")
     result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,

@@ -4,12 +4,14 @@ vLLM's engine, in one process (each process that imports vLLM, TRL and torch cos
 * ``sync``: GRPO with vLLM colocated, then every weight vLLM holds one to one is read back and compared with the
   trained policy's;
 * ``evaluate``: the ``vllm`` backend's predictions (``scale.eval.generate.evaluate``, what ``scale evaluate``
-  runs), written to ``out``.
+  runs), written to ``out``;
+* ``shim``: what ``scale.vllm_cpu`` patches on a CPU and off one.
 
     python tests/vllm_checks.py JOBS_JSON   → one JSON line per job on stdout, in order
 
 JOBS_JSON: a list of ``{"check": "sync", "model", "train", "out", "max_completion_length"}`` and
-``{"check": "evaluate", "model", "test", "out", "batch_size", "max_new_tokens"}``, each with an optional
+``{"check": "evaluate", "model", "test", "out", "batch_size", "max_new_tokens"}`` and ``{"check": "shim"}``
+(``scale.vllm_cpu`` on and off a CPU; first), each with an optional
 ``name`` that only the caller reads.
 """
 
@@ -29,24 +31,21 @@ def sync(model: str, train: str, out: str, max_completion_length: int = 8) -> di
     # a stand-in's completions barely differ in the paper's rewards: reward their lengths, so weights move
     driver.format_reward_func = lambda completions, **kw: [float(len(completion_text(c)) % 5) for c in completions]
     trainers = []
-    trainer_class = driver.grpo_trainer_class
+    trainer_class = driver.ScaleGRPOTrainer
 
-    def recording_trainer_class():
-        class Recording(trainer_class()):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                trainers.append(self)
+    class Recording(trainer_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            trainers.append(self)
 
-        return Recording
-
-    driver.grpo_trainer_class = recording_trainer_class
+    driver.ScaleGRPOTrainer = Recording
     training = {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 4,
                 "max_completion_length": int(max_completion_length),
                 "learning_rate": 1e-2, "logging_steps": 1, "save_steps": 1000, "disable_tqdm": True, "bf16": False}
     try:
         summary = driver.train_grpo(model, train, out, training=training, use_vllm=True, seed=0)
     finally:
-        driver.grpo_trainer_class = trainer_class
+        driver.ScaleGRPOTrainer = trainer_class
     trainer = trainers[0]
     trainer.vllm_generation.sync_weights()  # what every step's generation starts with: the policy as it is now
     engine_model = trainer.vllm_generation.llm.llm_engine.model_executor.driver_worker.model_runner.model
@@ -98,7 +97,29 @@ def evaluate(model: str, test: str, out: str, batch_size: int, max_new_tokens: i
     return {"out": out, "engine_processes": started}
 
 
-CHECKS = {"sync": sync, "evaluate": evaluate}
+def shim() -> dict:
+    """``scale.vllm_cpu`` patches vLLM only where vLLM runs on a CPU: told it is not on one, it patches nothing and
+    asks for no engine settings; told it is, it patches the CPU matmul dispatch and asks for float32. Run first,
+    before any check has prepared vLLM; both are put back after."""
+    from vllm.model_executor.layers import utils
+    from vllm.platforms import current_platform
+
+    from scale import vllm_cpu
+
+    original, is_cpu = utils.dispatch_cpu_unquantized_gemm, current_platform.is_cpu
+    try:
+        current_platform.is_cpu = lambda: False
+        off = {"prepared": vllm_cpu.prepare(), "patched": utils.dispatch_cpu_unquantized_gemm is not original,
+               "engine_kwargs": vllm_cpu.engine_kwargs()}
+        current_platform.is_cpu = lambda: True
+        on = {"prepared": vllm_cpu.prepare(), "patched": utils.dispatch_cpu_unquantized_gemm is not original,
+              "engine_kwargs": vllm_cpu.engine_kwargs()}
+    finally:
+        current_platform.is_cpu, utils.dispatch_cpu_unquantized_gemm = is_cpu, original
+    return {"off_a_cpu": off, "on_a_cpu": on}
+
+
+CHECKS = {"sync": sync, "evaluate": evaluate, "shim": shim}
 
 
 def main(jobs: str) -> None:

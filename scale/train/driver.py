@@ -22,7 +22,7 @@ from scale.prompts import training_messages
 from scale.rewards import REWARD_WEIGHTS, accuracy_reward_func, format_reward_func
 from scale.train import checkpoints, runs
 from scale.train.collate import SegmentCollator, TextSegmentCollator, training_chat_template
-from scale.train.grpo import grpo_dataset, grpo_trainer_class, send_stored_names
+from scale.train.grpo import ScaleGRPOTrainer, grpo_dataset, send_stored_names
 from scale.train.sft import ScaleSFTConfig, ScaleSFTTrainer
 
 
@@ -177,7 +177,7 @@ def train_grpo(
     model = load_model(model_dir, dtype=torch.bfloat16 if args.bf16 else torch.float32)
     family = family_of(model_dir)
     items = read_items(paths)
-    trainer = grpo_trainer_class()(
+    trainer = ScaleGRPOTrainer(
         model=model, args=args, train_dataset=grpo_dataset(items), processing_class=processor,
         reward_funcs=[format_reward_func, accuracy_reward_func],
         peft_config=runs.lora_config(lora, family) if lora else None,

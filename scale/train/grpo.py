@@ -20,19 +20,22 @@ from scale.models.stored_layout import StoredNames
 from scale.prompts import prompt_messages
 from scale.train.checkpoints import ExactResume
 from scale.train.fused_head import score_labelled_positions_only
-from scale.train.runs import load_images
 
 
-def grpo_trainer_class():
+class ScaleGRPOTrainer(ExactResume, GRPOTrainer):
     """TRL's ``GRPOTrainer`` resuming through ``scale.train.checkpoints`` (exact weights or an error), its fused
-    head projecting only the completions on a CPU too (``scale.train.fused_head``)."""
-    score_labelled_positions_only()
-    return type("ScaleGRPOTrainer", (ExactResume, GRPOTrainer), {})
+    head projecting only the completions on a CPU too (``scale.train.fused_head``), as ``ScaleSFTTrainer``'s."""
+
+    def __init__(self, *args, **kwargs):
+        score_labelled_positions_only()
+        super().__init__(*args, **kwargs)
 
 
 def grpo_dataset(items: list[tuple[dict, Path]]):
     """Columns TRL's GRPOTrainer takes: ``prompt`` (conversation), ``image`` (VLMs: none when no record has a
     picture, which TRL reads as a text dataset), ``solution``."""
+    from scale.train.runs import load_images  # PEFT's importer: the trainer class above imports without it
+
     images = load_images(items)
     columns = {"prompt": [prompt_messages(record) for record, _ in items]}
     if any(images):
