@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scale.numerics import CODE_PATHS, pinned_environment
+from scale.numerics import CODE_PATHS, VARIABLES, pinned_environment
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,8 +38,7 @@ def main() -> None:
     reason = next((why for _, why in variables.values() if why), None)
     if reason:
         sys.exit(f"nothing to measure: {reason}")
-    pinned = {name for pin, _ in variables.values() for name in pin}
-    base = {k: v for k, v in os.environ.items() if k not in pinned} | {"OMP_NUM_THREADS": "1"}
+    base = {k: v for k, v in os.environ.items() if k not in VARIABLES} | {"OMP_NUM_THREADS": "1"}
     rates = {path: [] for path in CODE_PATHS}
     for repeat in range(args.repeats):
         for i in range(len(CODE_PATHS)):

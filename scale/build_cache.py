@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from scale.numerics import PINS
+from scale.numerics import VARIABLES
 
 ENVIRONMENT = "SCALE_BUILD_CACHE"
 # what computes a build, besides this package's own source
@@ -45,7 +45,7 @@ def code_version() -> str:
 def numeric_path() -> dict[str, str | None]:
     """The variables that choose the libraries' CPU code path (``scale.numerics``) as this process has them: a
     build made on another path has other bits, so it is another entry, never a copy of this one."""
-    return {name: os.environ.get(name) for name in sorted({n for pin in PINS.values() for n in pin})}
+    return {name: os.environ.get(name) for name in VARIABLES}
 
 
 def cache_key(kind: str, settings: Mapping[str, Any]) -> str:

@@ -30,6 +30,8 @@ PINS = {
     "portable": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"},
 }
 CODE_PATHS = (*PINS, "native")
+# every variable a pin sets: what else a build or a test must clear or key by
+VARIABLES = tuple(sorted({name for pin in PINS.values() for name in pin}))
 DEFAULT = "avx2"  # the schema's default too
 # what the AVX2 kernels of ATen and oneDNN execute (ATen takes its AVX2 build only with FMA too)
 REQUIRED_FLAGS = frozenset({"avx2", "fma"})
