@@ -47,7 +47,11 @@ def software_env(config: dict, name: str, project: str | Path) -> str:
     Empty when the config names none: the job runs where Snakemake runs it (a conda env built from
     ``envs/{name}.yaml`` under ``--software-deployment-method conda``, on the cluster). Either way a job
     finds ``python``, ``accelerate`` and the rest on its PATH: one mechanism for both. A named
-    environment that is not there stops the dry run."""
+    environment that is not there stops the dry run.
+
+    A named environment also keeps the C++ ops torch compiles at run time (DeepSpeed's CPU communication op)
+    inside itself: they share one cache folder by op name otherwise, and each environment's build has other
+    include paths, so a job in one rebuilt the op another had built (about a minute each time here)."""
     venv = config.get("software_envs", {}).get(name)
     if venv is None:
         return ""
@@ -55,4 +59,5 @@ def software_env(config: dict, name: str, project: str | Path) -> str:
     if not (path / "bin" / "python").exists():
         raise ConfigError(f"config error at software_envs/{name}: no environment at {path} "
                           "(the rehearsal's vLLM environment is built by `bash envs/vllm-cpu.sh`)")
-    return f"export PATH={shlex.quote(str(path / 'bin'))}:$PATH; "
+    return (f"export PATH={shlex.quote(str(path / 'bin'))}:$PATH "
+            f"TORCH_EXTENSIONS_DIR={shlex.quote(str(path / 'torch_extensions'))}; ")

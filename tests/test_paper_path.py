@@ -67,6 +67,23 @@ def test_a_launcher_config_file_is_found_from_any_working_directory():
     assert resolve_launcher(resolved, "/elsewhere") == resolved and resolve_launcher("scale", REPO) == "scale"
 
 
+def test_a_named_environment_comes_first_on_path_and_keeps_its_compiled_ops_inside_itself(tmp_path):
+    """Two environments sharing torch's op cache rebuild each other's DeepSpeed op (other include paths under
+    one op name): the rehearsal's vLLM environment and the test one did, about a minute each switch."""
+    import subprocess
+
+    from scale.launch import software_env
+
+    venv = tmp_path / "my env"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    words = software_env({"software_envs": {"grpo": str(venv)}}, "grpo", REPO)
+    shown = subprocess.run(["bash", "-c", words + 'echo "${PATH%%:*}|$TORCH_EXTENSIONS_DIR"'], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert shown == f"{venv / 'bin'}|{venv / 'torch_extensions'}"
+    assert software_env({}, "grpo", REPO) == ""
+
+
 def test_the_papers_launchers_start_without_importing_accelerates_other_commands():
     """Each paper config's launcher, its Python part started as the job's shell starts it: Accelerate's launch
     module alone. The `accelerate` command imports all its subcommands first (estimate-memory's timm and

