@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from scale import cli_assembly
 from scale.data.test_sets import CONVERTERS as TEST_SETS
 from scale.models.families import FAMILIES
 from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
@@ -175,9 +176,9 @@ def cmd_fetch_checkpoint(args) -> None:
 
 
 def cmd_convert_checkpoint(args) -> None:
-    from scale.models.gguf import convert
+    from scale.models.gguf import convert_once
 
-    record = convert(args.gguf, args.out, args.checkpoint, args.spec)
+    record = convert_once(args.gguf, args.out, args.checkpoint, args.spec)
     print(f"{args.checkpoint} from {args.gguf} in {args.out}: {json.dumps(record)}")
 
 
@@ -326,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
     sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
     sub.add_argument("--out", required=True, help="predictions.jsonl path")
+
+    cli_assembly.add_commands(command, _json)
 
     sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
     sub.add_argument("--predictions", required=True, help="predictions.jsonl from scale evaluate")

@@ -75,14 +75,17 @@ def test_a_gguf_entry_names_the_checkpoint_it_copies_and_a_real_family_has_no_ti
         validate_config(config)
 
 
-def test_a_file_other_than_the_measured_one_is_refused_before_anything_is_written(tmp_path):
-    from scale.models.gguf import convert
+@pytest.mark.parametrize("how", ["convert", "convert_once"])
+def test_a_file_other_than_the_measured_one_is_refused_before_anything_is_written(how, tmp_path, build_cache):
+    from scale.models import gguf
 
     other = tmp_path / "other.gguf"
     other.write_bytes(b"GGUF not the measured file")
+    entries = set(build_cache.glob("converted-*"))
     with pytest.raises(ValueError, match="sha256"):
-        convert(other, tmp_path / "out", "HuggingFaceTB/SmolLM2-135M-Instruct", gguf_spec())
+        getattr(gguf, how)(other, tmp_path / "out", "HuggingFaceTB/SmolLM2-135M-Instruct", gguf_spec())
     assert not (tmp_path / "out").exists()
+    assert set(build_cache.glob("converted-*")) == entries  # nothing entered the build cache either
 
 
 TABLES = ("table1", "table2")
