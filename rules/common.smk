@@ -56,6 +56,9 @@ PACKAGED = scale_config.packaged_checkpoints(config)
 DOWNLOADED = [
     m for m in MODELS if not scale_config.is_tiny(config, m) and m not in PACKAGED
 ]
+TINY = [m for m in MODELS if scale_config.is_tiny(config, m)]
+# VLMs built here around a packaged language model (SmolLM2 + a tower, aligned): Base is the aligned model
+ASSEMBLED = [m for m in MODELS if scale_config.is_assembled(config, m)]
 # the rehearsal's stand-ins tokenise with the real vocabularies installed packages hold (Qwen2's, Mistral's)
 STAND_IN_VOCABULARIES = scale_config.stand_in_vocabularies(config)
 
@@ -102,10 +105,15 @@ def warmup_files(wildcards):
 
 
 def base_model_input(wildcards):
-    """The base model directory: the warmed-up tiny build, or the checkpoint fetched on the login node."""
-    if scale_config.is_tiny(config, wildcards.model):
+    """The base model directory: the warmed-up tiny build or the aligned assembled VLM, or the checkpoint
+    fetched on the login node (or converted from a package)."""
+    if wildcards.model in TINY or wildcards.model in ASSEMBLED:
         return layout.base_model_dir(R, wildcards.model)
     return layout.checkpoint_dir(R, wildcards.model)
+
+
+def assembly(wildcards):
+    return scale_config.assembly(config, wildcards.model)
 
 
 def model_checkpoint(wildcards):

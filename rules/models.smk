@@ -60,6 +60,8 @@ rule build_tiny_model:
         layout.log_file(R, "build_tiny", "{model}"),
     benchmark:
         layout.timing_file(R, "build_tiny", "{model}")
+    wildcard_constraints:
+        model=one_of(TINY),
     conda:
         "../envs/train.yaml"
     params:
@@ -82,6 +84,8 @@ rule warmup_base_model:
         layout.log_file(R, "warmup", "{model}"),
     benchmark:
         layout.timing_file(R, "warmup", "{model}")
+    wildcard_constraints:
+        model=one_of(TINY),
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -93,3 +97,98 @@ rule warmup_base_model:
     shell:
         "OMP_NUM_THREADS={threads} scale warmup --model-dir {input.init} --train {input.train} "
         "--spec {params.settings:q} --out {params.run_dir} > {log} 2>&1"
+
+
+# An assembled VLM (models/{model}/assemble): SmolVLM's architecture around the converted language model,
+# a seeded tower, then the alignment stage on described pictures, the language model frozen: that is Base.
+rule describe_pictures:
+    output:
+        layout.captions_file(R, "{model}", "{caption_split}"),
+    log:
+        layout.log_file(R, "captions", "{model}-{caption_split}"),
+    wildcard_constraints:
+        model=one_of(ASSEMBLED),
+        caption_split="align|probe",
+    conda:
+        "../envs/train.yaml"
+    params:
+        n=lambda w: assembly(w)["captions"][w.caption_split],
+        seed=lambda w: assembly(w)["captions"]["seed"],
+        image_size=lambda w: assembly(w)["vision"]["image_size"],
+        out=output_dir,
+    shell:
+        "scale captions --split {wildcards.caption_split} --n {params.n} --seed {params.seed} "
+        "--image-size {params.image_size} --out {params.out} > {log} 2>&1"
+
+
+rule assemble_vlm:
+    input:
+        language_model=layout.checkpoint_dir(R, "{model}"),
+    output:
+        directory(layout.init_model_dir(R, "{model}")),
+    log:
+        layout.log_file(R, "assemble", "{model}"),
+    benchmark:
+        layout.timing_file(R, "assemble", "{model}")
+    wildcard_constraints:
+        model=one_of(ASSEMBLED),
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        vision=lambda w: as_json(assembly(w)["vision"]),
+        seed=lambda w: assembly(w)["seed"],
+    shell:
+        "OMP_NUM_THREADS={threads} scale assemble-vlm --language-model {input.language_model} "
+        "--vision {params.vision:q} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule align_vlm:
+    input:
+        init=layout.init_model_dir(R, "{model}"),
+        train=layout.captions_file(R, "{model}", "align"),
+    output:
+        model=directory(layout.base_model_dir(R, "{model}")),
+        log_jsonl=layout.train_log(layout.base_run_dir(R, "{model}")),
+        summary=layout.run_summary(layout.base_run_dir(R, "{model}")),
+    log:
+        layout.log_file(R, "align", "{model}"),
+    benchmark:
+        layout.timing_file(R, "align", "{model}")
+    wildcard_constraints:
+        model=one_of(ASSEMBLED),
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+    params:
+        settings=lambda w: as_json(assembly(w)["align"]),
+        run_dir=output_dir,
+    shell:
+        "OMP_NUM_THREADS={threads} scale align-vlm --model-dir {input.init} --train {input.train} "
+        "--spec {params.settings:q} --out {params.run_dir} > {log} 2>&1"
+
+
+rule probe_perception:
+    input:
+        model=layout.base_model_dir(R, "{model}"),
+        probe=layout.captions_file(R, "{model}", "probe"),
+    output:
+        layout.perception_file(R, "{model}"),
+    log:
+        layout.log_file(R, "perception", "{model}"),
+    benchmark:
+        layout.timing_file(R, "perception", "{model}")
+    wildcard_constraints:
+        model=one_of(ASSEMBLED),
+    conda:
+        "../envs/eval.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "OMP_NUM_THREADS={threads} scale perception --model-dir {input.model} --probe {input.probe} "
+        "--out {output} > {log} 2>&1"

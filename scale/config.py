@@ -79,6 +79,8 @@ def validate_config(config: dict) -> dict:
         if "tiny" in model and model["family"] not in TINY_FAMILIES:
             raise ConfigError(f"config error at models/{name}: {model['family']} has no tiny build (it is a real "
                               f"checkpoint's family); tiny builds exist of {sorted(TINY_FAMILIES)}")
+        if "assemble" in model:
+            check_assembly(name, model)
         pictured = [d for d in config["data"]["datasets"] if d not in TEXT_DATASETS]
         if get_family(model["family"]).is_text and pictured:
             raise ConfigError(f"config error at models/{name}: {model['family']} is a text-only model, but "
@@ -112,6 +114,35 @@ def validate_config(config: dict) -> dict:
     except SettingError as error:
         raise ConfigError(str(error)) from None
     return config
+
+
+def check_assembly(name: str, model: dict) -> None:
+    """An assembled VLM (``models/{name}/assemble``) is SmolVLM's architecture, its tower's sizes must fit, and
+    its language model (``gguf``) must be SmolLM2 (the family whose weights SmolVLM's text model takes)."""
+    from scale.models.assemble import VisionSizes
+
+    if model["family"] != "smolvlm":
+        raise ConfigError(f"config error at models/{name}/assemble: only the smolvlm family is assembled (SmolLM2 "
+                          f"and a tower), not {model['family']}")
+    try:
+        VisionSizes.from_config(model["assemble"].get("vision"))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"config error at models/{name}/assemble/vision: {error}") from None
+
+
+def is_assembled(config: dict, model: str) -> bool:
+    return "assemble" in config["models"][model]
+
+
+def assembly(config: dict, model: str) -> dict:
+    """An assembled VLM's settings, defaults filled: the tower's sizes and seed, the captions' counts and seed."""
+    from dataclasses import asdict
+
+    from scale.models.assemble import VisionSizes
+
+    entry = config["models"][model]["assemble"]
+    return {"vision": asdict(VisionSizes.from_config(entry.get("vision"))), "seed": entry.get("seed", 0),
+            "captions": {"seed": 0, **entry["captions"]}, "align": dict(entry["align"])}
 
 
 def load_config(path: str | Path) -> dict:

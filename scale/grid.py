@@ -106,6 +106,8 @@ def stats_files(config: dict) -> list[str]:
 
 
 def all_targets(config: dict) -> list[str]:
-    """What ``snakemake`` with no target builds: every table and the report."""
+    """What ``snakemake`` with no target builds: every table, the report, and what each assembled VLM's Base
+    perceives."""
     results = config["results_dir"]
-    return [layout.table_file(results, t, "csv") for t in tables(config)] + [layout.report_file(results)]
+    perception = [layout.perception_file(results, m) for m, entry in config["models"].items() if "assemble" in entry]
+    return [layout.table_file(results, t, "csv") for t in tables(config)] + [layout.report_file(results)] + perception

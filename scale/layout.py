@@ -11,6 +11,8 @@ that every job a dry run of each shipped config plans writes exactly the paths t
     {R}/hub/checkpoints/{model}/, hub/test_sets/{dataset}/   fetched on the login node (paper scale)
     {R}/models/{model}/init/                          tiny build (tiny configs only)
     {R}/models/{model}/base/model/                    warmed-up tiny base (train_log.jsonl, run.json beside)
+    {R}/models/{model}/captions/{split}.jsonl, images/ an assembled VLM's described pictures (align, probe)
+    {R}/models/{model}/base/perception.json           what an assembled VLM's aligned base perceives
     {R}/runs/{model}/{dataset}/{variant}/seed{seed}/  model/, train_log.jsonl, run.json
     {R}/eval/{model}/{dataset}/base/                  predictions.jsonl, metrics.json
     {R}/eval/{model}/{dataset}/{variant}/seed{seed}/  predictions.jsonl, metrics.json
@@ -66,6 +68,16 @@ def base_run_dir(results: str, model: str) -> str:
 
 def base_model_dir(results: str, model: str) -> str:
     return f"{base_run_dir(results, model)}/model"
+
+
+def captions_file(results: str, model: str, split: str) -> str:
+    """Described pictures an assembled VLM is aligned on (``align``) or probed with (``probe``)."""
+    return f"{results}/models/{model}/captions/{split}.jsonl"
+
+
+def perception_file(results: str, model: str) -> str:
+    """What an assembled VLM's Base perceives (``scale.eval.perception``)."""
+    return f"{base_run_dir(results, model)}/perception.json"
 
 
 def run_dir(results: str, model: str, dataset: str, variant: str, seed: int | str) -> str:

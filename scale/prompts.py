@@ -45,3 +45,15 @@ def training_messages(record: dict, response: str | None = None) -> list[dict[st
     return prompt_messages(record) + [
         {"role": "assistant", "content": [{"type": "text", "text": response}]}
     ]
+
+
+def description_prompt(record: dict) -> list[dict[str, Any]]:
+    """A picture and the record's request to describe it (``scale.data.captions``): no options, no reasoning
+    instruction, so the alignment stage teaches seeing, not the task."""
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": record["question"]}]}]
+
+
+def description_messages(record: dict, response: str | None = None) -> list[dict[str, Any]]:
+    """``description_prompt`` and the description: the alignment stage's conversation."""
+    response = record["description"] if response is None else response
+    return description_prompt(record) + [{"role": "assistant", "content": [{"type": "text", "text": response}]}]

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {"default": [], "ci": ["configs/ci.yaml"], "paper": ["configs/paper.yaml"],
            "rehearsal": ["configs/paper.yaml", "configs/rehearsal.yaml"], "text": ["configs/text.yaml"],
            "text_ci": ["configs/text_ci.yaml"], "smollm2": ["configs/text_smollm2.yaml"],
-           "smollm2_ci": ["configs/text_smollm2.yaml", "configs/text_smollm2_ci.yaml"]}
+           "smollm2_ci": ["configs/text_smollm2.yaml", "configs/text_smollm2_ci.yaml"],
+           "smolvlm": ["configs/smolvlm.yaml"]}
 
 
 def run_outputs(R, w, variant):
@@ -41,6 +42,12 @@ EXPECTED = {
     "warmup_base_model": lambda R, w, c: [layout.base_model_dir(R, w["model"]),
                                           layout.train_log(layout.base_run_dir(R, w["model"])),
                                           layout.run_summary(layout.base_run_dir(R, w["model"]))],
+    "describe_pictures": lambda R, w, c: [layout.captions_file(R, w["model"], w["caption_split"])],
+    "assemble_vlm": lambda R, w, c: [layout.init_model_dir(R, w["model"])],
+    "align_vlm": lambda R, w, c: [layout.base_model_dir(R, w["model"]),
+                                  layout.train_log(layout.base_run_dir(R, w["model"])),
+                                  layout.run_summary(layout.base_run_dir(R, w["model"]))],
+    "probe_perception": lambda R, w, c: [layout.perception_file(R, w["model"])],
     "train_sft": lambda R, w, c: run_outputs(R, w, "sft_variant"),
     "train_grpo": lambda R, w, c: run_outputs(R, w, "grpo_variant"),
     "evaluate_base": lambda R, w, c: [layout.predictions_file(R, w["model"], w["dataset"], "base")],

@@ -8,10 +8,12 @@ import torch
 from PIL import Image
 
 from scale.models.families import VLM_FAMILIES, family_of, get_family, load_model, load_processor
+from scale.models.tiny import CONFIG_BUILDERS as TINY_BUILDS
 from scale.models.tiny import TinySizes, build_tiny
 from scale.prompts import prompt_messages, training_messages
 
-FAMILY_NAMES = sorted(VLM_FAMILIES)  # the text family: tests/test_text_models.py
+# the VLM families with a tiny build (text families: tests/test_text_models.py; SmolVLM: tests/test_smolvlm.py)
+FAMILY_NAMES = sorted(set(VLM_FAMILIES) & set(TINY_BUILDS))
 
 
 @pytest.fixture(scope="module")

@@ -118,8 +118,8 @@ def test_the_papers_variants_are_every_configs_unless_it_overrides_them():
 
 
 @pytest.mark.parametrize("configs", [[], ["configs/paper.yaml"], ["configs/paper.yaml", "configs/rehearsal.yaml"],
-                                     ["configs/text.yaml"], ["configs/text_smollm2.yaml"]],
-                         ids=["default", "paper", "rehearsal", "text", "smollm2"])
+                                     ["configs/text.yaml"], ["configs/text_smollm2.yaml"], ["configs/smolvlm.yaml"]],
+                         ids=["default", "paper", "rehearsal", "text", "smollm2", "smolvlm"])
 def test_lint_reports_nothing(configs):
     result = snakemake("--lint", *(["--configfile", *configs] if configs else []))
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr

@@ -39,20 +39,21 @@ def decode_completion(tokens: list[int], stop_ids: set[int], tokenizer) -> tuple
     return tokenizer.decode(kept, skip_special_tokens=True), "stop" if ended is not None else "length"
 
 
-def prompt_texts(processor, items: list[tuple[dict, Path]]) -> list[str]:
-    """The chat-rendered prompt of every record (the paper's instruction; the template writes BOS)."""
-    return [processor.apply_chat_template(prompt_messages(r), tokenize=False, add_generation_prompt=True)
+def prompt_texts(processor, items: list[tuple[dict, Path]], build_messages=prompt_messages) -> list[str]:
+    """The chat-rendered prompt of every record (the paper's instruction, unless ``build_messages`` asks
+    otherwise; the template writes BOS)."""
+    return [processor.apply_chat_template(build_messages(r), tokenize=False, add_generation_prompt=True)
             for r, _ in items]
 
 
 def hf_generate(model_dir, items: list[tuple[dict, Path]], batch_size: int = 16, max_new_tokens: int = 1024,
-                device: str | None = None, progress: bool = True) -> list[dict]:
-    """Greedy predictions for ``items``, in the items' order."""
+                device: str | None = None, progress: bool = True, build_messages=prompt_messages) -> list[dict]:
+    """Greedy predictions for ``items``, in the items' order (prompts from ``build_messages``)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     processor = load_processor(model_dir)
     model = load_model(model_dir, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
     tokenizer = tokenizer_of(processor)
-    prompts = prompt_texts(processor, items)
+    prompts = prompt_texts(processor, items, build_messages)
     count_tokens = token_counter(tokenizer)
     lengths = [count_tokens(p) for p in prompts]
     order = sorted(range(len(items)), key=lambda i: (lengths[i], i))

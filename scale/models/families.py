@@ -21,6 +21,12 @@ LANGUAGE_LORA_TARGETS = (
 )
 # A text-only model has no tower: every decoder layer's projections
 TEXT_LORA_TARGETS = r".*layers.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+# Idefics3 (SmolVLM) calls its language model ``text_model``; its SigLIP tower has q/k/v_proj too
+IDEFICS3_LORA_TARGETS = r".*text_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+# The tokens SmolVLM's processor (Idefics3Processor) adds to SmolLM2's vocabulary and looks up by text: the
+# image placeholder, the marker around each image, the end of a turn, and the tags of a split image's tiles
+SMOLVLM_IMAGE_TOKENS = ("<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>") + tuple(
+    f"<row_{row}_col_{col}>" for row in range(1, 7) for col in range(1, 7))
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,28 @@ FAMILIES: dict[str, Family] = {
         hub_tied_embeddings=True,
         lora_target_modules=TEXT_LORA_TARGETS,
         modality="text",
+    ),
+    # SmolVLM (HuggingFaceTB/SmolVLM-256M-Instruct and its siblings): SmolLM2 as the language model, a SigLIP
+    # tower, a pixel-shuffle connector; stored as Idefics3 (model_type idefics3, its module names, an untied
+    # head). TRL ships its stock template (smolvlm.jinja). No tiny build: the CPU model is SmolLM2's real
+    # weights with a tower aligned to them (scale.models.assemble).
+    "smolvlm": Family(
+        name="smolvlm",
+        model_type="idefics3",
+        model_class="Idefics3ForConditionalGeneration",
+        processor_class="Idefics3Processor",
+        image_markup="<image>",
+        end_of_turn="<end_of_utterance>",
+        user_open="User:",
+        user_close="<end_of_utterance>\n",
+        assistant_open="Assistant:",
+        bos="<|im_start|>",
+        tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>") + SMOLVLM_IMAGE_TOKENS,
+        token_roles={"bos_token": "<|im_start|>", "eos_token": "<end_of_utterance>", "pad_token": "<|im_end|>",
+                     "unk_token": "<|endoftext|>"},
+        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>") + SMOLVLM_IMAGE_TOKENS,
+        hub_tied_embeddings=False,
+        lora_target_modules=IDEFICS3_LORA_TARGETS,
     ),
 }
 VLM_FAMILIES = tuple(name for name, family in FAMILIES.items() if not family.is_text)

@@ -195,3 +195,50 @@ def train_grpo(
     settings = dict(training=training, rewards=rewards, lora=lora, use_vllm=use_vllm, seed=seed)
     return _run(trainer, processor, out_dir, [model_dir, *paths], settings, bool(lora), summary, started,
                 config_snapshot, require_change=False)
+
+
+def align_vision(
+    model_dir,
+    train_paths,
+    out_dir,
+    *,
+    training: dict[str, Any] | None = None,
+    seed: int = 0,
+    config_snapshot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The alignment stage of a VLM assembled around a pretrained language model (``scale.models.assemble``):
+    its vision tower and connector learn to describe the pictures of ``train_paths``
+    (``scale.data.captions``) while every language-model weight stays frozen. TRL's own ``SFTTrainer`` and
+    token-mean loss on the description alone: descriptions have no think/answer segments."""
+    from trl import SFTConfig, SFTTrainer
+
+    from scale.data import captions
+    from scale.models.assemble import VISION_PARTS
+    from scale.prompts import description_messages
+
+    class AlignTrainer(checkpoints.ExactResume, SFTTrainer):
+        pass
+
+    out_dir, paths, started = _start(out_dir, train_paths)
+    training = dict(training or {})
+    args = runs.trainer_args(SFTConfig, out_dir, training, seed, packing=False, assistant_only_loss=True,
+                             disable_tqdm=False)
+    processor = load_processor(model_dir)
+    model = load_model(model_dir, dtype=torch.float32)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(VISION_PARTS))
+    items = [item for path in paths for item in captions.read_items(path)]
+    records = [record for record, _ in items]
+    dataset = runs.conversation_dataset(records, runs.load_images(items), description_messages)
+    trainer = AlignTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
+                           callbacks=[runs.jsonl_log_callback(out_dir / "train_log.jsonl")])
+
+    def summary(result, moved):
+        trained = [n for n, p in model.named_parameters() if p.requires_grad]
+        return {"kind": "align", "model_dir": str(model_dir), "family": family_of(model_dir).name,
+                "train_paths": [str(p) for p in paths], "samples": len(items), "train_loss": result.training_loss,
+                "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                "trained_prefixes": sorted({n.split(".")[1] for n in trained})}
+
+    settings = dict(training=training, trained=list(VISION_PARTS), seed=seed)
+    return _run(trainer, processor, out_dir, [model_dir, *paths], settings, False, summary, started, config_snapshot)
