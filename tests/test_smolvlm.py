@@ -45,8 +45,8 @@ def test_the_perception_scores_count_what_a_description_gets_right_beside_the_be
 
     golds = ["Two shapes: a red circle and a blue square.", "Two shapes: two red circles.",
              "Three shapes: a red circle, a green triangle and a blue square."]
-    outputs = ["Two shapes: a blue square and a red circle.", "Two shapes: a red circle and a red square.",
-               "I see shapes."]
+    outputs = ["Two shapes: a blue square and a red circle.\nThe first is a blue square.",  # the first line counts
+               "Two shapes: a red circle and a red square.", "I see shapes."]
     scores = score_descriptions(outputs, golds)
     assert scores["exact"]["model"] == pytest.approx(1 / 3)  # the first, in another order
     assert scores["colours"]["model"] == pytest.approx(2 / 3)  # the second has two reds too

@@ -29,9 +29,16 @@ def _views(counts: Counter) -> dict[str, object]:
             "exact": tuple(sorted((k, n) for k, n in counts.items() if n))}
 
 
+def first_line(output: str) -> str:
+    """A description is one line: what a model writes after it (a model that has not learnt to stop goes on)
+    is not read."""
+    return output.strip().split("\n", 1)[0]
+
+
 def score_descriptions(outputs: list[str], golds: list[str]) -> dict[str, dict[str, float]]:
-    """Per score: the share of outputs right, and the best constant answer's share (the most common gold)."""
-    said = [_views(read_description(o)) for o in outputs]
+    """Per score: the share of outputs right (their first line), and the best constant answer's share (the most
+    common gold)."""
+    said = [_views(read_description(first_line(o))) for o in outputs]
     truth = [_views(read_description(g)) for g in golds]
     result = {}
     for score in SCORES:
