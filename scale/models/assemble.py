@@ -15,7 +15,7 @@ alignment stage trains them with the language model frozen (``scale.train.driver
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -39,11 +39,9 @@ class VisionSizes:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> "VisionSizes":
-        config = dict(config or {})
-        unknown = set(config) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown vision size keys {sorted(unknown)}; known: {[f.name for f in fields(cls)]}")
-        sizes = cls(**config)
+        from scale.models.tiny import sizes_from_config
+
+        sizes = sizes_from_config(cls, config, "vision")
         side = sizes.image_size // sizes.patch_size
         if sizes.image_size % sizes.patch_size or side % sizes.scale_factor:
             raise ValueError(f"image_size / patch_size ({sizes.image_size} / {sizes.patch_size}) must be a whole "

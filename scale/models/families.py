@@ -27,6 +27,7 @@ IDEFICS3_LORA_TARGETS = r".*text_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj
 # image placeholder, the marker around each image, the end of a turn, and the tags of a split image's tiles
 SMOLVLM_IMAGE_TOKENS = ("<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>") + tuple(
     f"<row_{row}_col_{col}>" for row in range(1, 7) for col in range(1, 7))
+SMOLVLM_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>") + SMOLVLM_IMAGE_TOKENS  # SmolLM2's first
 
 
 @dataclass(frozen=True)
@@ -198,10 +199,10 @@ FAMILIES: dict[str, Family] = {
         user_close="<end_of_utterance>\n",
         assistant_open="Assistant:",
         bos="<|im_start|>",
-        tiny_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>") + SMOLVLM_IMAGE_TOKENS,
+        tiny_special_tokens=SMOLVLM_SPECIAL_TOKENS,  # no tiny build: the checkpoint's
         token_roles={"bos_token": "<|im_start|>", "eos_token": "<end_of_utterance>", "pad_token": "<|im_end|>",
                      "unk_token": "<|endoftext|>"},
-        hub_special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>") + SMOLVLM_IMAGE_TOKENS,
+        hub_special_tokens=SMOLVLM_SPECIAL_TOKENS,
         hub_tied_embeddings=False,
         lora_target_modules=IDEFICS3_LORA_TARGETS,
     ),

@@ -32,6 +32,17 @@ from scale.models.families import Family, chat_template, get_family
 from scale.models.stored_layout import store_in_hub_layout
 
 
+def sizes_from_config(cls, config: Mapping[str, Any] | None, what: str):
+    """A sizes dataclass from a config mapping, its defaults for what the mapping leaves out; a key the class
+    does not have is an error naming the ones it has."""
+    config = dict(config or {})
+    known = {f.name for f in fields(cls)}
+    unknown = set(config) - known
+    if unknown:
+        raise ValueError(f"unknown {what} size keys {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**config)
+
+
 @dataclass(frozen=True)
 class TinySizes:
     hidden_size: int = 128
@@ -48,12 +59,7 @@ class TinySizes:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> "TinySizes":
-        config = dict(config or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(config) - known
-        if unknown:
-            raise ValueError(f"unknown tiny model size keys {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**config)
+        return sizes_from_config(cls, config, "tiny model")
 
     @property
     def head_dim(self) -> int:
