@@ -232,6 +232,16 @@ TESTED_BEYOND_TABLE1 = [
 ]
 
 
+def table_caption(wildcards):
+    """The report's caption of a table (scale.report.TABLES, where its columns are)."""
+    return TABLES[wildcards.table]["caption"]
+
+
+def significance_caption(wildcards):
+    """The report's caption of a table's paired tests; Table 1's for the rule without a table wildcard."""
+    return TABLES[wildcards.get("table", "table1")]["significance_caption"]
+
+
 def compared_predictions(wildcards):
     return grid.comparison_predictions(config, wildcards.table)
 

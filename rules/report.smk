@@ -18,6 +18,8 @@ rule table:
         layout.log_file(R, "report", "{table}"),
     conda:
         "../envs/report.yaml"
+    params:
+        caption=table_caption,  # the report's (docs/report/table.rst renders it)
     shell:
         "scale table --table {wildcards.table} --metrics {input.metrics} "
         "--significance {input.significance} --chance {input.chance} "
@@ -41,6 +43,7 @@ rule significance:
     params:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
         table="table1",
+        caption=significance_caption,
     shell:
         "scale significance --table {params.table} --predictions {input.predictions} --bootstrap {params.bootstrap} "
         "--out {output} > {log} 2>&1"
@@ -64,6 +67,7 @@ use rule significance as table_significance_tests with:
     params:
         bootstrap=scale_config.eval_spec(config)["bootstrap"],
         table="{table}",
+        caption=significance_caption,
 
 
 rule cost:

@@ -231,3 +231,30 @@ def test_the_weight_figure_draws_the_online_weights_beside_the_cosine(tmp_path):
     drawn = figures.weight_schedule(logs, tmp_path / "w.png")
     assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
     assert set(drawn) >= {"w_think, SCALe-SFT", "w_think, Auto-SFT"}
+
+
+@pytest.mark.parametrize("template", ["table", "significance"])
+def test_each_tables_captions_render_from_its_entry_as_the_report_renders_them(template):
+    """A table's captions live in its ``TABLES`` entry: the report's caption files render the rule's ``caption``
+    parameter (rules/common.smk reads it from the entry) through Jinja and docutils as Snakemake's report does,
+    so a new table brings its own captions, and a caption that is not valid reStructuredText fails here."""
+    from docutils.core import publish_parts
+    from jinja2 import Environment
+
+    from scale.report import TABLES
+
+    source = (Path(__file__).resolve().parents[1] / "docs" / "report" / f"{template}.rst").read_text()
+    key = "caption" if template == "table" else "significance_caption"
+    entries = {name: spec for name, spec in TABLES.items() if template == "table" or spec.get("significance")}
+    assert entries.keys() == ({"table1", "table2", "table3", "table4", "table5"} if template == "table"
+                              else {"table1", "table4", "table5"})
+    captions = set()
+    for name, spec in entries.items():
+        params = type("Params", (), {"caption": spec[key]})
+        rst = Environment(trim_blocks=True, lstrip_blocks=True).from_string(source).render(
+            snakemake=type("Job", (), {"params": params}))
+        assert rst.strip() == spec[key]
+        html = publish_parts(rst, writer_name="html", settings_overrides={"halt_level": 2})["body"]
+        assert spec["title"].split(":")[0].split(" (")[0] in html or template == "significance", (name, html)
+        captions.add(spec[key])
+    assert len(captions) == len(entries)  # each its own

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scale.layout import parse_run_path  # noqa: E402
-from scale.report import FIGURES  # noqa: E402
+from scale.report import FIGURES, TABLES  # noqa: E402
 from scale.variants import REGISTRY, weighted  # noqa: E402
 
 VARIANT_ORDER = [v.name for v in REGISTRY]
@@ -111,13 +111,13 @@ def _grouped_bars(table: pd.DataFrame, variants: list[str], ylabel: str, title: 
 
 def accuracy_bars(table1_csv, out) -> None:
     table = pd.read_csv(table1_csv)
-    _grouped_bars(table, ["base", "sft", "scale_sft", "grpo", "scale_grpo"], "accuracy (%)",
+    _grouped_bars(table, TABLES["table1"]["variants"], "accuracy (%)",
                   "Accuracy by model, dataset and variant (black ticks: the paper)", out)
 
 
 def invalid_bars(table2_csv, out) -> None:
     table = pd.read_csv(table2_csv)
-    _grouped_bars(table, ["sft", "scale_sft", "grpo", "scale_grpo"], "invalid outputs (%)",
+    _grouped_bars(table, TABLES["table2"]["variants"], "invalid outputs (%)",
                   "Invalid outputs (no </think> or no closed <answer> after it)", out)
 
 
