@@ -37,6 +37,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from transformers import TrainerCallback
+
 RUN_KEY_FILE = "run_key.json"
 FINISHED_FILE = "finished.json"
 COMPLETE_FILE = "scale_state.json"
@@ -163,32 +165,46 @@ def restore_weights(model, checkpoint: str | Path) -> None:
             "from partly restored weights")
 
 
+class CompletionRecord(TrainerCallback):
+    """``on_save``, the Trainer's public hook after each checkpoint: once every process has written its part, the
+    main process marks the checkpoint complete with the run's counts and resumable state."""
+
+    def __init__(self, trainer) -> None:
+        self.trainer = trainer
+
+    def on_save(self, args, state, control, **kwargs):
+        trainer = self.trainer
+        trainer.accelerator.wait_for_everyone()  # every process's shard and RNG state is on disk
+        if trainer.accelerator.is_main_process:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            record = {"step": state.global_step, "counts": dict(getattr(trainer, "run_counts", {})),
+                      "state": trainer.resumable_state()}
+            (folder / COMPLETE_FILE).write_text(json.dumps(record, sort_keys=True) + "\n")
+        return control
+
+
 class ExactResume:
     """Mixin for a Trainer: resume through ``restore_weights`` (fails on a mismatch) instead of the
     Trainer's warn-only loader (DeepSpeed and FSDP runs keep their engines' own checkpoint loaders),
-    mark each checkpoint complete once every process has written it, and carry ``run_counts`` (the
-    run's own running totals, e.g. trained tokens) and ``resumable_state()`` (e.g. an online weighting's
-    history; given back through ``restore_state``) across a resume."""
+    mark each checkpoint complete once every process has written it (``CompletionRecord``), and carry
+    ``run_counts`` (the run's own running totals, e.g. trained tokens) and ``resumable_state()`` (e.g. an online
+    weighting's history; given back through ``restore_state``) across a resume.
+
+    Marking goes through the Trainer's public ``on_save`` hook. Loading has no public hook: the Trainer loads
+    a checkpoint's weights inside ``train`` with its private ``_load_from_checkpoint``, which this overrides."""
 
     run_counts: dict[str, int]
 
     def train(self, resume_from_checkpoint=None, **kwargs):
         if not hasattr(self, "run_counts"):
             self.run_counts = {}
+        if not any(isinstance(c, CompletionRecord) for c in self.callback_handler.callbacks):
+            self.add_callback(CompletionRecord(self))
         if resume_from_checkpoint:
             record = read_complete(resume_from_checkpoint) or {}
             self.run_counts.update(record.get("counts", {}))
             self.restore_state(record.get("state", {}))
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
-
-    def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        self.accelerator.wait_for_everyone()  # every process's shard and RNG state is on disk
-        if self.accelerator.is_main_process:
-            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
-            record = {"step": self.state.global_step, "counts": dict(getattr(self, "run_counts", {})),
-                      "state": self.resumable_state()}
-            (folder / COMPLETE_FILE).write_text(json.dumps(record, sort_keys=True) + "\n")
 
     def resumable_state(self) -> dict[str, Any]:
         return {}
