@@ -22,9 +22,10 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OVERLAYS = {  # an overlay: the config it goes over
-    "rehearsal.yaml": "paper.yaml", "text_rehearsal.yaml": "text_paper.yaml",
-    "text_smollm2_ci.yaml": "text_smollm2.yaml", "text_smollm2_vllm.yaml": "text_smollm2.yaml",
+OVERLAYS = {  # an overlay: the configs it goes over, in order
+    "rehearsal.yaml": ["paper.yaml"], "rehearsal-vllm.yaml": ["paper.yaml", "rehearsal.yaml"],
+    "text_rehearsal.yaml": ["text_paper.yaml"], "text_smollm2_ci.yaml": ["text_smollm2.yaml"],
+    "text_smollm2_vllm.yaml": ["text_smollm2.yaml"],
 }
 KEYS = ("input", "output", "log", "benchmark", "wildcards", "resources")
 
@@ -33,13 +34,7 @@ def config_sets(repo: Path) -> dict[str, list[str]]:
     """Name → the config files of one run, relative to the repository (the default: none)."""
     sets = {"default": []}
     for path in sorted((repo / "configs").glob("*.yaml")):
-        name = path.name
-        if name == "rehearsal-vllm.yaml":
-            sets[path.stem] = ["configs/paper.yaml", "configs/rehearsal.yaml", f"configs/{name}"]
-        elif name in OVERLAYS:
-            sets[path.stem] = [f"configs/{OVERLAYS[name]}", f"configs/{name}"]
-        else:
-            sets[path.stem] = [f"configs/{name}"]
+        sets[path.stem] = [f"configs/{name}" for name in (*OVERLAYS.get(path.name, []), path.name)]
     return sets
 
 
@@ -81,9 +76,9 @@ def main() -> None:
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(other), args.against], cwd=REPO,
                        check=True)
         try:
-            for venv in (".venv-vllm",):  # a named environment the rehearsal's vLLM overlay checks at dry run
-                if (REPO / venv).exists():
-                    (other / venv).symlink_to((REPO / venv).resolve())
+            venv = ".venv-vllm"  # the named environment the rehearsal's vLLM overlay checks at dry run
+            if (REPO / venv).exists():
+                (other / venv).symlink_to((REPO / venv).resolve())
             theirs_sets = config_sets(other)
             for name, configs in config_sets(REPO).items():
                 if name not in theirs_sets:

@@ -229,6 +229,7 @@ def add_data_commands(command) -> None:
     sub.add_argument("--think-ratio", type=float,
                      help="think trace length over answer length, in characters (default: --settings', else 30)")
     sub.add_argument("--out", required=True, help="dataset directory: {split}.jsonl and images/ go here")
+
     sub = command("prepare-visionr1", cmd_prepare_visionr1,
                   "Filter one subset of the Vision-R1 cold-start corpus into train.jsonl + filter_report.json.")
     sub.add_argument("--dataset", required=True, choices=["scienceqa", "iconqa"], help="which subset to keep")
@@ -289,6 +290,7 @@ def add_data_commands(command) -> None:
     sub.add_argument("--train", required=True, help="training JSONL with responses")
     sub.add_argument("--tokenizer", required=True, help="model directory or hub id")
     sub.add_argument("--out", required=True, help="stats.json path")
+
     sub = command("chance", cmd_chance, "What guessing scores on a test set (uniform and majority), as JSON.")
     sub.add_argument("--test", required=True, help="test JSONL")
     sub.add_argument("--out", required=True, help="chance.json path")
@@ -341,6 +343,7 @@ def add_evaluation_commands(command) -> None:
     sub.add_argument("--limit", type=int, help="only the first N records (smoke runs)")
     sub.add_argument("--spec", type=_json, help="the config's eval settings as JSON (overrides the flags)")
     sub.add_argument("--out", required=True, help="predictions.jsonl path")
+
     sub = command("score", cmd_score, "Score predictions.jsonl into metrics.json.")
     sub.add_argument("--predictions", required=True, help="predictions.jsonl from scale evaluate")
     sub.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% interval")

@@ -99,6 +99,7 @@ def add_commands(command, _json) -> None:
     sub.add_argument("--figures", nargs="+", required=True, help="PNG files to show")
     sub.add_argument("--files", nargs="*", default=[], help="NAME=path entries to link")
     sub.add_argument("--out", required=True, help="report.md")
+
     sub = command("table", cmd_table, "Build one of Tables 1-5 (CSV and markdown) from metrics.json files.")
     sub.add_argument("--table", required=True, choices=list(TABLES),
                      help="table1: accuracy; table2: invalid outputs; table3: the fixed-weight ablation; "
