@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from scale import numerics
 
@@ -53,6 +54,19 @@ def test_each_code_path_exports_its_variables_over_what_the_caller_told_the_libr
                            capture_output=True, text=True, check=True).stdout.splitlines()
     assert {line.split("=", 1)[0]: line.split("=", 1)[1] for line in shown if line.split("=", 1)[0] in ANOTHER_CPU} == (
         expected)
+
+
+def test_the_default_is_the_path_every_vendor_shares_and_the_configs_the_tests_run_take_the_test_processes():
+    """A user's run gets portable (one Table 1 on Intel and AMD); every config the suite runs jobs from takes the
+    path conftest pins the test processes to, so a stand-in a test builds is the one a job reuses."""
+    from conftest import CPU_CODE_PATH
+
+    schema = yaml.safe_load((REPO / "scale" / "schemas" / "config.schema.yaml").read_text())
+    assert numerics.DEFAULT == "portable" == schema["properties"]["numerics"]["properties"]["cpu_code_path"]["default"]
+    assert "numerics" not in yaml.safe_load((REPO / "config.yaml").read_text())  # the default config takes it
+    for name in ("ci", "text_ci", "text_smollm2_ci", "rehearsal", "text_rehearsal"):
+        assert yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())["numerics"] == {
+            "cpu_code_path": CPU_CODE_PATH}, name
 
 
 def test_cpu_flags_are_read_from_the_first_processor(tmp_path):

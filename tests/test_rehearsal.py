@@ -26,6 +26,7 @@ VLLM_VARIANTS = ["base", "sft", "grpo"]
 # Every key the overlay may set, and why: only what this machine cannot have, and sizes.
 ALLOWED = {
     "results_dir": "its own results folder, never the paper run's",
+    "numerics/cpu_code_path": "the test suite compares runs on one machine: MKL's faster AVX2 branch",
     "stand_ins": "build offline, in the real formats, what the fetch rules download",
     "models/*/ablation": "size: Table 3's pair on one dataset",
     "models/*/adaptive": "size: Table 4's pair on one dataset",

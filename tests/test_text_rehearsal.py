@@ -18,7 +18,8 @@ PAPER, OVERLAY = REPO / "configs" / "text_paper.yaml", REPO / "configs" / "text_
 
 # Every key the overlay may set: the VLM rehearsal's reasons hold, with the corpus fixture's folder.
 ALLOWED = {
-    "results_dir", "stand_ins", "data/openr1/root", "sft/launcher", "grpo/launcher", "grpo/use_vllm",
+    "results_dir", "numerics/cpu_code_path", "stand_ins", "data/openr1/root", "sft/launcher", "grpo/launcher",
+    "grpo/use_vllm",
     "*/training/max_steps", "*/training/per_device_train_batch_size", "*/training/gradient_accumulation_steps",
     "*/training/max_length", "*/training/num_generations", "*/training/max_completion_length",
     "*/training/logging_steps", "*/training/save_steps", "*/training/bf16", "*/lora/r", "*/lora/alpha",
