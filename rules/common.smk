@@ -133,8 +133,23 @@ def stand_in_vocabulary(wildcards):
 
 
 def stand_in(kind):
-    """The rehearsal's settings for building ``kind`` offline (JSON ``null`` at paper scale: download)."""
-    return as_json(config.get("stand_ins", {}).get(kind))
+    """The rehearsal's settings for building ``kind`` offline (JSON ``null`` at paper scale: download); a model's
+    warm-up is its own rule's."""
+    settings = config.get("stand_ins", {}).get(kind)
+    if kind == "models" and settings is not None:
+        settings = {k: v for k, v in settings.items() if k != "warmup"}
+    return as_json(settings)
+
+
+# the rehearsal's stand-ins are fetched cold, then warmed up by a rule of their own into the checkpoint
+STAND_IN_WARMUP = config.get("stand_ins", {}).get("models", {}).get("warmup")
+
+
+def fetched_checkpoint(model):
+    """Where fetch_checkpoint writes: the checkpoint, or a stand-in the warm-up rule starts from."""
+    if STAND_IN_WARMUP:
+        return layout.stand_in_dir(R, model)
+    return layout.checkpoint_dir(R, model)
 
 
 def fetched_test_set(wildcards):

@@ -11,7 +11,7 @@ rule fetch_checkpoint:
     input:
         vocabulary=stand_in_vocabulary,
     output:
-        directory(layout.checkpoint_dir(R, "{model}")),
+        directory(fetched_checkpoint("{model}")),
     log:
         layout.log_file(R, "download", "checkpoint-{model}"),
     wildcard_constraints:
@@ -25,6 +25,30 @@ rule fetch_checkpoint:
     shell:
         "hub_online scale fetch-checkpoint --checkpoint {params.checkpoint} --family {params.family} "
         "--stand-in {params.stand_in:q} --out {output} > {log} 2>&1"
+
+
+# a rehearsal's stand-in, warmed up on the paper's response format (a real checkpoint brings it from pretraining)
+rule warm_up_stand_in:
+    input:
+        layout.stand_in_dir(R, "{model}"),
+    output:
+        directory(layout.checkpoint_dir(R, "{model}")),
+    log:
+        layout.log_file(R, "stand_in", "{model}"),
+    benchmark:
+        layout.timing_file(R, "stand_in", "{model}")
+    wildcard_constraints:
+        model=one_of(DOWNLOADED if STAND_IN_WARMUP else []),
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        spec=as_json(STAND_IN_WARMUP),
+    shell:
+        "OMP_NUM_THREADS={threads} scale warm-up-stand-in --model-dir {input} --spec {params.spec:q} "
+        "--out {output} > {log} 2>&1"
 
 
 rule convert_checkpoint:

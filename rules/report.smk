@@ -132,6 +132,40 @@ rule qualitative:
         "--out {output} > {log} 2>&1"
 
 
+# a grid over several seeds, summarised (built with no target when seeds: lists several)
+rule seeds_summary:
+    input:
+        predictions=grid.all_predictions(config),
+        tables=[layout.table_file(R, t, "csv") for t in grid.tables(config)],
+        significance=[
+            layout.significance_file(R, t)
+            for t in grid.tested_tables(config)
+            if t != "table1"
+        ],
+        train_logs=grid.run_files(config, layout.train_log),
+        tests=test_files,
+    output:
+        report(
+            layout.seeds_file(R, "summary.md"),
+            caption="../docs/report/seeds.rst",
+            category="Seeds",
+        ),
+        [layout.seeds_file(R, f"{name}.csv") for name in layout.SEEDS_CSVS],
+    log:
+        layout.log_file(R, "report", "seeds_summary"),
+    conda:
+        "../envs/report.yaml"
+    params:
+        tests=test_file_arguments,
+        synthetic="--synthetic" if SYNTHETIC_DATA else "",
+        title=f"The grid in {R}",
+        out_dir=output_dir,
+    shell:
+        "scale seeds-summary --predictions {input.predictions} --tables {input.tables} "
+        "--significance {input.significance} --train-logs {input.train_logs} --test {params.tests} "
+        "{params.synthetic} --title {params.title:q} --out-dir {params.out_dir} > {log} 2>&1"
+
+
 rule report:
     input:
         tables=table_files("md"),

@@ -168,6 +168,13 @@ def cmd_fetch_checkpoint(args) -> None:
     print(f"{args.checkpoint} in {out}" + (" (a hub-shaped stand-in)" if args.stand_in is not None else ""))
 
 
+def cmd_warm_up_stand_in(args) -> None:
+    from scale.train.stand_in import warm_up_copy
+
+    out = warm_up_copy(args.model_dir, args.out, args.spec, seed=args.seed)
+    print(f"{args.model_dir} warmed up in {out}")
+
+
 def cmd_convert_checkpoint(args) -> None:
     from scale.models.gguf import convert_once
 
@@ -313,6 +320,13 @@ def add_training_commands(command) -> None:
     spec_options(sub, "base/warmup")
     sub.add_argument("--seed", type=int, default=0, help="training seed (data order, dropout)")
     sub.add_argument("--out", required=True, help="run directory: model/, train_log.jsonl, run.json")
+
+    sub = command("warm-up-stand-in", cmd_warm_up_stand_in,
+                  "Warm up a copy of a rehearsal's cold stand-in on the paper's response format (its checkpoint).")
+    sub.add_argument("--model-dir", required=True, help="the cold stand-in (scale fetch-checkpoint --stand-in)")
+    sub.add_argument("--spec", type=_json, required=True, help="the warm-up's SFT training settings as JSON")
+    sub.add_argument("--seed", type=int, default=0, help="training seed")
+    sub.add_argument("--out", required=True, help="folder for the warmed-up checkpoint")
 
     for name, func, help in (
         ("train-sft", cmd_train_sft, f"SFT of one variant ({described('sft')})."),

@@ -55,6 +55,14 @@ def cmd_report(args) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_seeds_summary(args) -> None:
+    from scale.report.seeds import OUTPUTS, summarise
+
+    tests = dict(item.split("=", 1) for item in args.test)
+    summarise(args.predictions, args.tables, args.significance, args.train_logs, tests, args.synthetic,
+              args.out_dir, args.title)
+    print(f"wrote {', '.join(OUTPUTS)} to {args.out_dir}")
+
 
 def add_commands(command, _json) -> None:
     """Tables, paired tests, cost, figures, qualitative examples and the report page."""
@@ -89,6 +97,19 @@ def add_commands(command, _json) -> None:
     sub.add_argument("--test", nargs="+", required=True, help="DATASET=path/to/test.jsonl")
     sub.add_argument("--per-row", type=int, default=3, help="examples per model and dataset")
     sub.add_argument("--out", required=True, help="qualitative.md")
+
+    sub = command("seeds-summary", cmd_seeds_summary,
+                  "Summarise a grid over seeds: tables as mean ± std, the claims pooled over seeds, segment losses, "
+                  "accuracy per question type, the traces' steps (summary.md and its CSVs).")
+    sub.add_argument("--predictions", nargs="+", required=True, help="predictions.jsonl files (paths encode cells)")
+    sub.add_argument("--tables", nargs="+", required=True, help="table CSV files ({table}.csv)")
+    sub.add_argument("--significance", nargs="*", default=[],
+                     help="significance_{table}.csv files of the tables beyond Table 1, shown pooled over seeds")
+    sub.add_argument("--train-logs", nargs="*", default=[], help="train_log.jsonl files of the runs")
+    sub.add_argument("--test", nargs="+", required=True, help="DATASET=path/to/test.jsonl")
+    sub.add_argument("--synthetic", action="store_true", help="synthetic data: check the traces' steps")
+    sub.add_argument("--title", default="The grid", help="the summary's heading (the config's name)")
+    sub.add_argument("--out-dir", required=True, help="folder for summary.md and its CSVs")
 
     sub = command("report", cmd_report, "Write report.md linking tables, figures and files.")
     sub.add_argument("--results-dir", required=True, help="the config's results_dir (links are relative to it)")

@@ -69,6 +69,14 @@ def all_metrics(config: dict) -> list[str]:
     ]
 
 
+def all_predictions(config: dict) -> list[str]:
+    """predictions.jsonl of every evaluated cell (beside each of ``all_metrics``)."""
+    results = config["results_dir"]
+    return [layout.predictions_file(results, m, d, "base") for m, d in rows(config)] + [
+        layout.predictions_file(results, m, d, v, s) for m, d, v, s in trained_cells(config)
+    ]
+
+
 def run_files(config: dict, file) -> list[str]:
     """``file(run_dir)`` (``layout.train_log``, ``layout.run_summary``) of every training run."""
     results = config["results_dir"]
@@ -106,8 +114,10 @@ def stats_files(config: dict) -> list[str]:
 
 
 def all_targets(config: dict) -> list[str]:
-    """What ``snakemake`` with no target builds: every table, the report, and what each assembled VLM's Base
-    perceives."""
+    """What ``snakemake`` with no target builds: every table, the report, what each assembled VLM's Base
+    perceives, and the several-seed summary when ``seeds`` lists several."""
     results = config["results_dir"]
     perception = [layout.perception_file(results, m) for m, entry in config["models"].items() if "assemble" in entry]
-    return [layout.table_file(results, t, "csv") for t in tables(config)] + [layout.report_file(results)] + perception
+    summary = [layout.seeds_file(results, "summary.md")] if len(config["seeds"]) > 1 else []
+    return [layout.table_file(results, t, "csv") for t in tables(config)] + [layout.report_file(results)] + (
+        perception + summary)

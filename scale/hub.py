@@ -4,7 +4,8 @@ Compute nodes may have no network, and a gated checkpoint needs the user's
 token, so every rule that downloads runs as a Snakemake ``localrule`` and every
 other job runs with ``HF_HUB_OFFLINE=1``. In the rehearsal the same rules build
 offline stand-ins instead (``stand_in`` settings; ``scale.data.fixtures`` and
-``scale.train.stand_in``), so the jobs after them cannot tell.
+``scale.models.tiny``), so the jobs after them cannot tell; a stand-in checkpoint is
+then warmed up by a compute rule of its own (``scale.train.stand_in``), never here.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from huggingface_hub import snapshot_download
 
 from scale.data.fixtures import write_openr1_fixture, write_test_set_fixture, write_visionr1_fixture
 from scale.data.test_sets import UnlabelledTestSetError, check_labels
+from scale.models.tiny import build_cached_stand_in
 
 
 def fetch_checkpoint(checkpoint: str, family: str, out_dir: str | Path,
                      stand_in: Mapping[str, Any] | None = None) -> Path:
-    """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family
-    (``stand_in``: its ``sizes`` and the ``warmup`` SFT settings, see ``scale.train.stand_in``)."""
+    """The checkpoint's files in ``out_dir``: downloaded, or (rehearsal) a hub-shaped stand-in of its family built
+    cold from ``stand_in``'s ``sizes`` (the rule ``warm_up_stand_in`` then warms up a copy: scale.train.stand_in)."""
     out_dir = Path(out_dir)
     if stand_in is not None:
-        from scale.train.stand_in import build_warm_stand_in
-
-        build_warm_stand_in(family, out_dir, sizes=stand_in.get("sizes"), warmup=stand_in.get("warmup"))
+        build_cached_stand_in(family, out_dir, sizes=stand_in.get("sizes"))
     else:
         snapshot_download(checkpoint, local_dir=str(out_dir))
     (out_dir / "fetched_from.json").write_text(

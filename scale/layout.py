@@ -54,6 +54,11 @@ def checkpoint_dir(results: str, model: str) -> str:
     return f"{results}/hub/checkpoints/{model}"
 
 
+def stand_in_dir(results: str, model: str) -> str:
+    """A rehearsal's cold stand-in, as fetched; its warmed-up copy is the checkpoint (``checkpoint_dir``)."""
+    return f"{results}/hub/stand_ins/{model}"
+
+
 def test_source_dir(results: str, dataset: str) -> str:
     return f"{results}/hub/test_sets/{dataset}"
 
@@ -128,6 +133,15 @@ def table_file(results: str, table: str, suffix: str) -> str:
 def significance_file(results: str, table: str = "table1") -> str:
     """The paired tests shown beside ``table``: Table 1's (the paper's) in significance.csv, another's in its own."""
     return f"{results}/significance.csv" if table == "table1" else f"{results}/significance_{table}.csv"
+
+
+# what the several-seed summary writes beside its summary.md (scale.report.seeds): each CSV always
+SEEDS_CSVS = ("claims", "claims_beyond", "segment_curves", "qtypes", "traces")
+
+
+def seeds_file(results: str, name: str) -> str:
+    """A file of the several-seed summary: summary.md, or one of ``SEEDS_CSVS`` with its .csv."""
+    return f"{results}/seeds/{name}"
 
 
 def cost_file(results: str) -> str:

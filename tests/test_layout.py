@@ -16,7 +16,9 @@ CONFIGS = {"default": [], "ci": ["configs/ci.yaml"], "paper": ["configs/paper.ya
            "rehearsal": ["configs/paper.yaml", "configs/rehearsal.yaml"], "text": ["configs/text.yaml"],
            "text_ci": ["configs/text_ci.yaml"], "smollm2": ["configs/text_smollm2.yaml"],
            "smollm2_ci": ["configs/text_smollm2.yaml", "configs/text_smollm2_ci.yaml"],
-           "smolvlm": ["configs/smolvlm.yaml"]}
+           "smolvlm": ["configs/smolvlm.yaml"],
+           # several seeds: the summary over them is planned too
+           "default_seeds": ["config.yaml", "tests/fixtures/three_seeds.yaml"]}
 
 
 def run_outputs(R, w, variant):
@@ -36,7 +38,10 @@ EXPECTED = {
     "prepare_test_set": lambda R, w, c: [layout.data_file(R, w["dataset"], "test"),
                                          layout.images_dir(R, w["dataset"], "test")],
     "token_stats": lambda R, w, c: [layout.stats_file(R, w["dataset"], w["model"])],
-    "fetch_checkpoint": lambda R, w, c: [layout.checkpoint_dir(R, w["model"])],
+    # a rehearsal's stand-in is fetched cold, then its warm-up rule writes the checkpoint
+    "fetch_checkpoint": lambda R, w, c: [layout.stand_in_dir(R, w["model"]) if c.get("stand_ins", {}).get(
+        "models", {}).get("warmup") else layout.checkpoint_dir(R, w["model"])],
+    "warm_up_stand_in": lambda R, w, c: [layout.checkpoint_dir(R, w["model"])],
     "convert_checkpoint": lambda R, w, c: [layout.checkpoint_dir(R, w["model"])],
     "build_tiny_model": lambda R, w, c: [layout.init_model_dir(R, w["model"])],
     "warmup_base_model": lambda R, w, c: [layout.base_model_dir(R, w["model"]),
@@ -62,6 +67,8 @@ EXPECTED = {
     "figures": lambda R, w, c: [layout.figure_file(R, name) for name in FIGURES],
     "qualitative": lambda R, w, c: [layout.qualitative_file(R)],
     "report": lambda R, w, c: [layout.report_file(R)],
+    "seeds_summary": lambda R, w, c: [layout.seeds_file(R, "summary.md")] + [
+        layout.seeds_file(R, f"{name}.csv") for name in layout.SEEDS_CSVS],
     "all": lambda R, w, c: [],
 }
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -183,6 +184,14 @@ def test_ci_config_runs_end_to_end_and_a_changed_w_think_reruns_only_the_scale_s
     for caption in ("Table 1: accuracy (%) per model", "McNemar's exact p", "one-seventh",
                     "follows the cosine from its start value"):
         assert caption in page, caption
+    # the several-seed summary, asked for on this one-seed grid: one job over the finished cells
+    summary = f"{load_config(config_path)['results_dir']}/seeds/summary.md"
+    snakemake("--cores", "1", summary, "--configfile", str(config_path), "--directory", str(tmp_path))
+    table1 = pd.read_csv(results / "table1.csv")
+    assert f"| {table1['model'][0]} | {table1['dataset'][0]} | {table1['base'][0]:.1f} ± 0.0 | " in (
+        tmp_path / summary).read_text()
+    claims = pd.read_csv(results / "seeds" / "claims.csv")
+    assert {"sft_over_base", "scale_sft_over_sft", "scale_grpo_over_grpo"} <= set(claims["claim"])
 
     changed = yaml.safe_load(config_path.read_text())
     changed["variants"] = {"scale_sft": {"w_think": {"start": 3.0, "end": 1.0, "kind": "cosine"}}}

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from scale.build_cache import cached_build
 from scale.models.families import Family, chat_template, get_family
 from scale.models.stored_layout import store_in_hub_layout
 
@@ -383,3 +384,12 @@ def build_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | 
     spec = get_family(family)
     corpus = () if spec.real_vocabulary else stand_in_corpus(spec)  # a real vocabulary learns nothing here
     return build_tiny(family, out_dir, corpus, seed=seed, sizes=sizes, hub_shaped=True)
+
+
+
+def build_cached_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None,
+                          seed: int = 0) -> Path:
+    """``build_stand_in``, once per machine where ``SCALE_BUILD_CACHE`` is set (``scale.build_cache``)."""
+    settings = {"family": family, "sizes": dict(sizes or {}), "seed": seed}
+    return cached_build("stand_in", settings, out_dir,
+                        lambda folder: build_stand_in(family, folder, sizes=sizes, seed=seed))

@@ -20,6 +20,7 @@ written back to every unused row at the end: the model full-vocabulary training 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -34,7 +35,7 @@ from scale.build_cache import cached_build
 from scale.data.records import read_items
 from scale.data.synthetic import write_split
 from scale.models.families import family_of, load_model, load_processor, tokenizer_of
-from scale.models.tiny import STAND_IN_DATA, STAND_IN_DATASETS, build_stand_in
+from scale.models.tiny import STAND_IN_DATA, STAND_IN_DATASETS, build_cached_stand_in
 from scale.prompts import training_messages
 from scale.train.driver import train_sft
 from scale.train.runs import load_images
@@ -128,18 +129,43 @@ def warm_up_stand_in(model_dir: str | Path, training: Mapping[str, Any], seed: i
             "samples_trained": summary["samples_trained"], "grouped_rows": None if head is None else len(head.others)}
 
 
-def build_warm_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
-                        warmup: Mapping[str, Any] | None = None) -> Path:
-    """``build_stand_in``, then the warm-up when ``warmup`` (SFT training settings) is given, recorded in the
-    build's ``tiny_build.json``; once per machine where ``SCALE_BUILD_CACHE`` is set (``scale.build_cache``)."""
+def model_digest(model_dir: str | Path, leave_out: tuple[str, ...] = ("fetched_from.json",)) -> str:
+    """A digest of a model folder's files (names and bytes), what its warm-up starts from: the fetch rule's record
+    of where it came from is left out, so that a stand-in the tests build and the one a rule fetched share it."""
+    digest = hashlib.sha256()
+    root = Path(model_dir)
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in leave_out):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def warm_up_copy(cold_dir: str | Path, out_dir: str | Path, warmup: Mapping[str, Any], seed: int = 0) -> Path:
+    """A copy of the cold stand-in in ``cold_dir``, warmed up (``warm_up_stand_in``) in ``out_dir``, what it ran
+    recorded in its ``tiny_build.json``; once per machine where ``SCALE_BUILD_CACHE`` is set (``scale.build_cache``),
+    keyed by the cold model's files and the warm-up's settings."""
     def build(folder: Path) -> None:
-        build_stand_in(family, folder, sizes=sizes, seed=seed)
-        if warmup:
-            record = json.loads((folder / "tiny_build.json").read_text())
-            record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(folder, warmup, seed)}
-            (folder / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        shutil.copytree(cold_dir, folder, dirs_exist_ok=True)
+        record = json.loads((folder / "tiny_build.json").read_text())
+        record["warmup"] = {"training": dict(warmup), **warm_up_stand_in(folder, warmup, seed)}
+        (folder / "tiny_build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     # the thread count too: another count may sum in another order
-    settings = {"family": family, "sizes": dict(sizes or {}), "seed": seed, "warmup": dict(warmup or {}),
+    settings = {"cold": model_digest(cold_dir), "warmup": dict(warmup), "seed": seed,
                 "threads": torch.get_num_threads()}
-    return cached_build("stand_in", settings, out_dir, build)
+    out = cached_build("stand_in_warmup", settings, out_dir, build)
+    fetched = Path(cold_dir) / "fetched_from.json"  # the fetch rule's record stays with the checkpoint
+    if fetched.is_file():
+        shutil.copy2(fetched, out / fetched.name)
+    return out
+
+
+def build_warm_stand_in(family: str, out_dir: str | Path, sizes: Mapping[str, Any] | None = None, seed: int = 0,
+                        warmup: Mapping[str, Any] | None = None) -> Path:
+    """What the rehearsal's two rules make of a checkpoint, in one call (for tests): ``fetch_checkpoint``'s cold
+    stand-in (``scale.models.tiny.build_cached_stand_in``), then ``warm_up_stand_in``'s copy of it warmed up when
+    ``warmup`` (SFT training settings) is given; the same build-cache entries as the rules'."""
+    if not warmup:
+        return build_cached_stand_in(family, out_dir, sizes=sizes, seed=seed)
+    with tempfile.TemporaryDirectory() as work:
+        cold = build_cached_stand_in(family, Path(work) / "cold", sizes=sizes, seed=seed)
+        return warm_up_copy(cold, out_dir, warmup, seed)
