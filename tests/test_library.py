@@ -61,3 +61,13 @@ def test_the_scale_loss_and_trainer_import_with_the_packages_own_dependencies_al
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = set(eval(result.stdout.strip().splitlines()[-1]))
     assert "scale" in loaded and not {"snakemake", "matplotlib", "lmms_eval"} & loaded
+
+
+def test_the_fetch_rules_and_the_model_builders_import_nothing_of_training():
+    """scale.hub runs on a cluster's login node (the fetch rules: fetch or build, never train), and scale.models
+    builds what training starts from: neither pulls in scale.train (the stand-in warm-up is its own rule's)."""
+    code = ("import sys, scale.hub, scale.models.tiny, scale.models.families\n"
+            "print(sorted(m for m in sys.modules if m.startswith('scale.train')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
