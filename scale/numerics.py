@@ -10,9 +10,10 @@ each job is told one path (docs/design.md, "Numerics"):
   in the same order on any vendor's AVX2 CPU; an AVX-512 CPU is held to them.
 - MKL (torch's BLAS: every linear layer), ``MKL_CBWR``: ``portable`` (the default) takes ``COMPATIBLE``, the
   one branch MKL documents as the same on Intel and non-Intel CPUs (SSE2), at 1.5 times Table 1's time here
-  (1,900 s against 1,269 s). ``avx2`` takes MKL's ``AVX2`` branch, which MKL documents as the same on every
-  Intel CPU with AVX2; on other vendors' CPUs MKL takes its automatic branch in its reproducible mode. The
-  test suite's configs take ``avx2``: they compare runs on one machine.
+  (1,900 s against 1,269 s; an SFT step 1.8 times: benchmarks/bench_pin.py). ``avx2`` takes MKL's ``AVX2``
+  branch, which MKL documents as the same on every Intel CPU with AVX2; on other vendors' CPUs MKL takes its
+  automatic branch in its reproducible mode. The test suite's configs take ``avx2``: they compare runs on one
+  machine.
 
 Stdlib only: the rules' shell prefix runs ``python -m scale.numerics`` before each job starts, on the machine
 that runs the job (a cluster's nodes may differ from the login node).
