@@ -84,24 +84,24 @@ def _significance_part(table: str, path: Path) -> list[str]:
             markdown(shown[["model", "dataset", "comparison", "n_pairs", "difference", "discordant", "p"]]), ""]
 
 
+# what the traces are checked against, per modality: the check, its heading, what its columns mean
+_TEXT_TRACES = (calculation_steps, "## Do the traces carry the answer? Their calculations against the problem (%)",
+                "Over the calculations an output writes before its checks. steps_right: calculations whose result is "
+                "right; chain_right: outputs whose calculations are the problem's, in order, each result carried on; "
+                "right_follow: right answers that are also what the last calculation gives.")
+_PICTURE_TRACES = (trace_steps, "## Do the traces carry the answer? The first survey's counts against the picture (%)",
+                   "Over the counts each question needs (colours, or shapes). steps_right: written counts that are "
+                   "the picture's; always_one: what writing 1 scores on the same counts; all_steps_right: outputs "
+                   "whose every needed count is right; right_follow: right answers that are also what the output's "
+                   "own counts give.")
+
+
 def _traces_part(predictions: list[str], tests: dict[str, str], synthetic: bool) -> tuple[pd.DataFrame, list[str]]:
     if not synthetic:
         return pd.DataFrame(columns=["dataset", "variant", "steps"]), []
-    if set(tests) <= set(TEXT_DATASETS):
-        steps = calculation_steps(predictions, tests)
-        return steps, [
-            "## Do the traces carry the answer? Their calculations against the problem (%)", "",
-            "Over the calculations an output writes before its checks. steps_right: calculations whose result is "
-            "right; chain_right: outputs whose calculations are the problem's, in order, each result carried on; "
-            "right_follow: right answers that are also what the last calculation gives.", "",
-            markdown(steps[steps["steps"] > 0]), ""]
-    steps = trace_steps(predictions, tests)
-    return steps, [
-        "## Do the traces carry the answer? The first survey's counts against the picture (%)", "",
-        "Over the counts each question needs (colours, or shapes). steps_right: written counts that are the "
-        "picture's; always_one: what writing 1 scores on the same counts; all_steps_right: outputs whose every "
-        "needed count is right; right_follow: right answers that are also what the output's own counts give.", "",
-        markdown(steps[steps["steps"] > 0]), ""]
+    check, heading, explanation = _TEXT_TRACES if set(tests) <= set(TEXT_DATASETS) else _PICTURE_TRACES
+    steps = check(predictions, tests)
+    return steps, [heading, "", explanation, "", markdown(steps[steps["steps"] > 0]), ""]
 
 
 def _claims(predictions: list[str], **which) -> pd.DataFrame:
