@@ -131,3 +131,19 @@ def test_the_command_never_imports_wandb_which_trl_would_import_wherever_it_is_i
     assert runs["without_wandb()\nimport scale.train.driver\n"] == ["False", "False"]
     if importlib.util.find_spec("wandb"):  # installed (CI: lmms-eval's dependency), TRL imports it
         assert runs[""] == ["True", "True"]
+
+
+def test_a_command_runs_with_the_youngest_generation_collected_less_often(monkeypatch):
+    import gc
+
+    from scale import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_chance", lambda args: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])  # Python's default (an earlier main() in this process set the CLI's)
+    try:
+        main(["chance", "--test", "t.jsonl", "--out", "c.json"])
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [(cli.GC_FIRST_GENERATION, *before[1:])] and cli.GC_FIRST_GENERATION > 700
