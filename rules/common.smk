@@ -120,10 +120,6 @@ def model_checkpoint(wildcards):
     return config["models"][wildcards.model]["checkpoint"]
 
 
-def packaged_gguf(wildcards):
-    return PACKAGED[wildcards.model]
-
-
 def packaged_spec(wildcards):
     return as_json(config["models"][wildcards.model]["gguf"])
 

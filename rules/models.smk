@@ -51,9 +51,10 @@ rule warm_up_stand_in:
         "--out {output} > {log} 2>&1"
 
 
+# No input: the GGUF file is named by its package, version and sha256 (params.spec, which the conversion checks),
+# never by its path or time, which change with every environment it is installed in and would rerun the
+# conversion and everything after it for the same bytes. A missing package stops the dry run (PACKAGED).
 rule convert_checkpoint:
-    input:
-        gguf=packaged_gguf,
     output:
         directory(layout.checkpoint_dir(R, "{model}")),
     log:
@@ -71,7 +72,7 @@ rule convert_checkpoint:
         checkpoint=model_checkpoint,
         spec=packaged_spec,
     shell:
-        "OMP_NUM_THREADS={threads} scale convert-checkpoint --gguf {input.gguf} --checkpoint {params.checkpoint} "
+        "OMP_NUM_THREADS={threads} scale convert-checkpoint --checkpoint {params.checkpoint} "
         "--spec {params.spec:q} --out {output} > {log} 2>&1"
 
 

@@ -177,10 +177,11 @@ def cmd_warm_up_stand_in(args) -> None:
 
 
 def cmd_convert_checkpoint(args) -> None:
-    from scale.models.gguf import convert_once
+    from scale.models.gguf import convert_once, locate
 
-    record = convert_once(args.gguf, args.out, args.checkpoint, args.spec)
-    print(f"{args.checkpoint} from {args.gguf} in {args.out}: {json.dumps(record)}")
+    gguf = args.gguf or locate(args.spec)
+    record = convert_once(gguf, args.out, args.checkpoint, args.spec)
+    print(f"{args.checkpoint} from {gguf} in {args.out}: {json.dumps(record)}")
 
 
 def cmd_fetch_test_set(args) -> None:
@@ -276,7 +277,7 @@ def add_data_commands(command) -> None:
 
     sub = command("convert-checkpoint", cmd_convert_checkpoint,
                   "Turn a GGUF file an installed package holds into a checkpoint folder (real weights offline).")
-    sub.add_argument("--gguf", required=True, help="the GGUF file (inside the installed package)")
+    sub.add_argument("--gguf", help="the GGUF file; default: the spec's file in its installed package (the rule's way)")
     sub.add_argument("--checkpoint", required=True, help="the hub id these weights are a copy of (recorded)")
     sub.add_argument("--spec", type=_json, required=True,
                      help="the model's gguf entry as JSON: package, version, file, sha256 (checked before converting)")

@@ -6,6 +6,7 @@ missing one fails, while a laptop without it skips the tests that need the weigh
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,19 @@ def test_every_variant_trains_the_real_model_and_a_second_run_plans_nothing(smok
     assert metrics["n"] == 4
     again = snakemake("-n", "--directory", str(smoke), *smoke_targets(), "--configfile", str(CONFIG), str(SMOKE))
     assert "Nothing to be done" in again.stdout + again.stderr
+    # the weights package installed again: the same bytes, a newer file, still nothing to do (nor in another
+    # environment: the conversion's job names the file by its spec, never by its installed path)
+    installed, stat = gguf_file(), gguf_file().stat()
+    try:
+        os.utime(installed, (stat.st_atime, time.time()))
+        again = snakemake("-n", "--directory", str(smoke), *smoke_targets(), "--configfile", str(CONFIG), str(SMOKE))
+    finally:
+        os.utime(installed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in again.stdout + again.stderr
+    planned = snakemake("-n", "-p", "--forcerun", "convert_checkpoint", "--directory", str(smoke), *smoke_targets(),
+                        "--configfile", str(CONFIG), str(SMOKE))
+    planned = planned.stdout + planned.stderr
+    assert "scale convert-checkpoint" in planned and str(installed.parent) not in planned
 
 
 @pytest.mark.slow
