@@ -9,6 +9,7 @@ noise hits them alike; user plus system CPU time, one thread. Below 1, the CLI's
 """
 
 import argparse
+import gc
 import os
 import resource
 import statistics
@@ -33,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    default = 700
+    default = gc.get_threshold()[0]  # Python's own (700): this process never changed it
     found = {default: [], GC_FIRST_GENERATION: []}
     for repeat in range(args.repeats):
         order = list(found) if repeat % 2 == 0 else list(found)[::-1]

@@ -393,7 +393,7 @@ def without_wandb() -> None:
 
 # Python collects its youngest objects after 700 new ones. A job's start imports the training stack (torch,
 # transformers, TRL, DeepSpeed): millions of objects that live as long as the job, which the default scans
-# thousands of times, 15% of the start's CPU time (benchmarks/bench_startup.py). Cycles are still collected.
+# thousands of times, a tenth of the start's CPU time (benchmarks/bench_startup.py). Cycles are still collected.
 GC_FIRST_GENERATION = 10_000
 
 

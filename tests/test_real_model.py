@@ -166,7 +166,8 @@ def test_every_variant_trains_the_real_model_and_a_second_run_plans_nothing(smok
     assert "Nothing to be done" in again.stdout + again.stderr
     # the weights package installed again: the same bytes, a newer file, still nothing to do (nor in another
     # environment: the conversion's job names the file by its spec, never by its installed path)
-    installed, stat = gguf_file(), gguf_file().stat()
+    installed = gguf_file()
+    stat = installed.stat()
     try:
         os.utime(installed, (stat.st_atime, time.time()))
         again = snakemake("-n", "--directory", str(smoke), *smoke_targets(), "--configfile", str(CONFIG), str(SMOKE))
